@@ -1,0 +1,86 @@
+"""Port settings that travel together: a container's port mapping and a host port range.
+
+Plain Python (no ``aws_cdk`` import), shared by the constructs and their validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Protocol = Literal["tcp", "udp"]
+
+#: Linux's default ephemeral range (``/proc/sys/net/ipv4/ip_local_port_range``).
+LINUX_DYNAMIC_PORT_RANGE = (32768, 60999)
+
+#: Host ports the ECS agent reserves on Linux container instances (51680 when its metrics are on).
+AGENT_RESERVED_PORTS = frozenset({22, 2375, 2376, 51678, 51679, 51680})
+
+
+@dataclass(frozen=True)
+class PortRange:
+    """An inclusive range of host ports, such as the agent's dynamic host port range.
+
+    :param low: first port of the range. Constraint: 1-65535.
+    :param high: last port of the range. Constraint: ``low`` <= ``high`` <= 65535.
+    """
+
+    low: int
+    high: int
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.low <= self.high <= 65535):
+            raise ValueError(
+                f"PortRange {self.low}-{self.high} is invalid: need 1 <= low <= high <= 65535."
+            )
+
+    def __contains__(self, port: object) -> bool:
+        return isinstance(port, int) and self.low <= port <= self.high
+
+    def __str__(self) -> str:
+        return f"{self.low}-{self.high}"
+
+    @property
+    def size(self) -> int:
+        """How many ports the range holds."""
+        return self.high - self.low + 1
+
+
+DEFAULT_DYNAMIC_PORT_RANGE = PortRange(*LINUX_DYNAMIC_PORT_RANGE)
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    """A container port published on the instance in bridge network mode.
+
+    :param container_port: the port the container listens on. Constraint: 1-65535.
+    :param host_port: the instance port. Default: - ``None``, a dynamic port the agent picks
+        from the instance's dynamic range (same as ``0``). A fixed port is a *static* mapping:
+        only one task holding it fits on an instance.
+    :param protocol: ``"tcp"`` or ``"udp"``. Default: ``"tcp"``.
+    """
+
+    container_port: int
+    host_port: int | None = None
+    protocol: Protocol = "tcp"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.container_port <= 65535:
+            raise ValueError(
+                f"PortMapping container_port {self.container_port} is outside 1-65535."
+            )
+        if self.host_port is not None and not 0 <= self.host_port <= 65535:
+            raise ValueError(
+                f"PortMapping host_port {self.host_port} is outside 0-65535 (0 or None means dynamic)."
+            )
+        if self.protocol not in ("tcp", "udp"):
+            raise ValueError(f"PortMapping protocol {self.protocol!r} must be 'tcp' or 'udp'.")
+
+    @property
+    def is_static(self) -> bool:
+        """True when the mapping holds a fixed host port."""
+        return bool(self.host_port)
+
+    def __str__(self) -> str:
+        host = self.host_port if self.is_static else 0
+        return f"{host}:{self.container_port}/{self.protocol}"

@@ -1,0 +1,127 @@
+"""BridgeTaskDefinition: bridge mode on EC2, static and dynamic mappings, awslogs, init process."""
+
+import pytest
+from aws_cdk import aws_ecs as ecs
+from aws_cdk.assertions import Match, Template
+
+from constructs_lib import BridgeTaskDefinition, PortMapping
+from tests.conftest import make_app, make_stack
+
+IMAGE = ecs.ContainerImage.from_registry("nginx:alpine")
+
+
+@pytest.fixture(scope="module")
+def template():
+    stack = make_stack()
+    BridgeTaskDefinition(
+        stack,
+        "Web",
+        image=IMAGE,
+        container_name="nginx",
+        port_mappings=[PortMapping(80, host_port=8080), PortMapping(53, protocol="udp")],
+    )
+    return Template.from_stack(stack)
+
+
+def test_bridge_mode_on_ec2(template):
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition", {"NetworkMode": "bridge", "RequiresCompatibilities": ["EC2"]}
+    )
+
+
+def test_static_and_dynamic_mappings_with_protocol(template):
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "ContainerDefinitions": [
+                Match.object_like(
+                    {
+                        "Name": "nginx",
+                        "Image": "nginx:alpine",
+                        "PortMappings": [
+                            {"ContainerPort": 80, "HostPort": 8080, "Protocol": "tcp"},
+                            {"ContainerPort": 53, "HostPort": 0, "Protocol": "udp"},
+                        ],
+                    }
+                )
+            ]
+        },
+    )
+
+
+def test_awslogs_and_init_process_for_ecs_exec(template):
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "ContainerDefinitions": [
+                Match.object_like(
+                    {
+                        "LogConfiguration": Match.object_like({"LogDriver": "awslogs"}),
+                        "LinuxParameters": Match.object_like({"InitProcessEnabled": True}),
+                    }
+                )
+            ]
+        },
+    )
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 7})
+
+
+def test_execution_role_is_limited_to_its_log_group(template):
+    policies = template.find_resources("AWS::IAM::Policy")
+    [execution] = [p for name, p in policies.items() if "ExecutionRole" in name]
+    [statement] = execution["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    [log_group] = template.find_resources("AWS::Logs::LogGroup")
+    assert statement["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
+
+
+def test_mappings_added_later_are_checked_at_synth():
+    # GIVEN a task definition that maps tcp/8080 twice, the second time after construction
+    app = make_app()
+    stack = make_stack_in(app)
+    web = BridgeTaskDefinition(stack, "Web", image=IMAGE, port_mappings=[PortMapping(80, host_port=8080)])
+    web.add_port_mappings(PortMapping(81, host_port=8080))
+    # WHEN the app synthesizes THEN the conflict is an error naming the port
+    with pytest.raises(Exception, match="host port tcp/8080 is mapped twice"):
+        app.synth()
+
+
+def test_reserved_host_port_is_an_error():
+    app = make_app()
+    stack = make_stack_in(app)
+    BridgeTaskDefinition(stack, "Web", image=IMAGE, port_mappings=[PortMapping(22, host_port=51678)])
+    with pytest.raises(Exception, match="host port 51678 is reserved by the ECS agent"):
+        app.synth()
+
+
+def test_same_port_on_tcp_and_udp_is_fine():
+    stack = make_stack()
+    BridgeTaskDefinition(
+        stack, "Dns", image=IMAGE,
+        port_mappings=[PortMapping(53, host_port=53), PortMapping(53, host_port=53, protocol="udp")],
+    )
+    Template.from_stack(stack)  # synthesizes without a validation error
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"container_port": 0}, "container_port 0 is outside 1-65535"),
+        ({"container_port": 80, "host_port": 70000}, "host_port 70000 is outside"),
+        ({"container_port": 80, "protocol": "sctp"}, "protocol 'sctp'"),
+    ],
+)
+def test_bad_port_mappings_are_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PortMapping(**kwargs)
+
+
+def test_tiny_memory_limit_is_rejected():
+    with pytest.raises(ValueError, match="memory_limit_mib must be at least 6"):
+        BridgeTaskDefinition(make_stack(), "Web", image=IMAGE, memory_limit_mib=4)
+
+
+def make_stack_in(app):
+    import aws_cdk as cdk
+
+    return cdk.Stack(app, "Test")
