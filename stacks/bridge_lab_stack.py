@@ -46,11 +46,12 @@ class BridgeLabStack(Stack):
         CfnOutput(self, "ClusterName", value=cluster_name, description="export ClusterName=<this>")
 
         self.labs = {}
+        # The seed's task definition families: ecs-networking-demo-bridge-{stat,dyn}.
         lab_mappings = {
-            "static": (PortMapping(CONTAINER_PORT, host_port=STATIC_HOST_PORT), settings.static_desired_count),
-            "dynamic": (PortMapping(CONTAINER_PORT), settings.dynamic_desired_count),
+            "static": ("stat", PortMapping(CONTAINER_PORT, host_port=STATIC_HOST_PORT), settings.static_desired_count),
+            "dynamic": ("dyn", PortMapping(CONTAINER_PORT), settings.dynamic_desired_count),
         }
-        for lab, (mapping, desired_count) in lab_mappings.items():
+        for lab, (family, mapping, desired_count) in lab_mappings.items():
             if lab not in settings.labs:
                 continue
             title = lab.capitalize()
@@ -60,7 +61,7 @@ class BridgeLabStack(Stack):
                 image=ecs.ContainerImage.from_registry(IMAGE),
                 container_name=CONTAINER_NAME,
                 port_mappings=[mapping],
-                family=f"ecs-networking-demo-bridge-{lab[:4]}",
+                family=f"ecs-networking-demo-bridge-{family}",
             )
             service = LoadBalancedBridgeService(
                 self,

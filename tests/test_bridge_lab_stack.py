@@ -1,0 +1,85 @@
+"""The workshop stack: what one `cdk deploy` gives, pinned by assertions and one snapshot."""
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from stacks.bridge_lab_stack import STATIC_HOST_PORT, BridgeLabStack
+from stacks.settings import LabSettings
+from tests.conftest import make_app
+
+
+def test_snapshot(lab_template, template_snapshot):
+    assert template_snapshot(lab_template.to_json()) == template_snapshot.expected
+
+
+def test_static_lab_maps_host_port_8080_to_nginx_80(lab_template):
+    # The seed's mapping; changing the lab's static host port must fail here.
+    assert STATIC_HOST_PORT == 8080
+    lab_template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "Family": "ecs-networking-demo-bridge-stat",
+            "NetworkMode": "bridge",
+            "ContainerDefinitions": [
+                Match.object_like(
+                    {
+                        "Name": "nginx",
+                        "Image": "nginx:alpine",
+                        "PortMappings": [{"ContainerPort": 80, "HostPort": 8080, "Protocol": "tcp"}],
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_dynamic_lab_maps_host_port_0_to_nginx_80(lab_template):
+    lab_template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "Family": "ecs-networking-demo-bridge-dyn",
+            "ContainerDefinitions": [
+                Match.object_like({"PortMappings": [{"ContainerPort": 80, "HostPort": 0, "Protocol": "tcp"}]})
+            ],
+        },
+    )
+
+
+def test_two_instances_and_a_service_per_lab(lab_template):
+    lab_template.has_resource_properties("AWS::AutoScaling::AutoScalingGroup", {"MinSize": "2", "MaxSize": "2"})
+    services = lab_template.find_resources("AWS::ECS::Service")
+    assert sorted(s["Properties"]["DesiredCount"] for s in services.values()) == [2, 4]
+    lab_template.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 2)
+
+
+def test_logical_ids_of_stateful_resources_are_stable(lab_template):
+    resources = lab_template.to_json()["Resources"]
+    pinned = {
+        "NetworkVpc7FB7348F": "AWS::EC2::VPC",
+        "CapacityClusterDB0BCD31": "AWS::ECS::Cluster",
+        "CapacityAsgASGFA314709": "AWS::AutoScaling::AutoScalingGroup",
+        "StaticServiceLoadBalancerA34221C7": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "DynamicServiceLoadBalancer54221F8D": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    }
+    assert {logical_id: resources.get(logical_id, {}).get("Type") for logical_id in pinned} == pinned
+
+
+def test_outputs_carry_the_lab_commands(lab_template):
+    outputs = lab_template.to_json()["Outputs"]
+    text = {name: str(output["Value"]) for name, output in outputs.items()}
+    assert "ClusterName" in outputs
+    for lab in ("Static", "Dynamic"):
+        assert "--enable-execute-command --launch-type EC2" in text[f"{lab}RunTaskCommand"]
+        assert "aws ecs execute-command" in text[f"{lab}ExecCommand"]
+        assert '--container nginx --command "/bin/sh" --interactive' in text[f"{lab}ExecCommand"]
+        assert "aws ecs describe-tasks" in text[f"{lab}DescribeTasksCommand"]
+        assert "aws ecs stop-task" in text[f"{lab}StopTaskCommand"]
+        assert "http://" in text[f"{lab}Url"]
+
+
+def test_labs_knob_selects_what_is_built():
+    stack = BridgeLabStack(make_app(), "Lab", settings=LabSettings(labs=frozenset({"static"})))
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::ECS::Service", 1)
+    template.resource_count_is("AWS::ECS::TaskDefinition", 1)
+    assert "DynamicUrl" not in template.to_json()["Outputs"]
