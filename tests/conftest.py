@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CDK_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
 
 
-def make_app(**context: Any):
+def make_app(outdir: Optional[str] = None, **context: Any):
     """A CDK app with cdk.json's context (feature flags, lab knobs), plus ``context``."""
     import aws_cdk as cdk
 
-    return cdk.App(context={**CDK_CONTEXT, **context})
+    return cdk.App(outdir=outdir, context={**CDK_CONTEXT, **context})
 
 
 def make_stack(name: str = "Test"):

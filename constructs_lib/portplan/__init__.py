@@ -1,0 +1,48 @@
+"""The port plan: check ECS host ports, capacity and balancer paths in CloudFormation templates.
+
+Plain Python over the templates' JSON: no aws_cdk import, so the CLI starts no jsii runtime.
+Data flows one way: templates -> reader -> model -> rules -> findings -> doors (CLI, CDK plugin).
+
+    from constructs_lib.portplan import check_paths
+    for finding in check_paths(["cdk.out"]):
+        print(finding.severity, finding.rule, finding.message)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._gc import paused_gc
+from .findings import Finding
+from .intrinsics import Unknown
+from .model import PortPlan, build_model
+from .reader import LoadedTemplate, PortPlanInputError, load_templates
+from .rules import RULES, Rule, run_rules
+
+__all__ = [
+    "RULES",
+    "Finding",
+    "LoadedTemplate",
+    "PortPlan",
+    "PortPlanInputError",
+    "Rule",
+    "Unknown",
+    "build_model",
+    "check_paths",
+    "check_templates",
+    "load_templates",
+]
+
+
+def check_templates(templates: Sequence[LoadedTemplate]) -> list[Finding]:
+    """Run every rule on templates already loaded; findings come deduplicated and in a stable order."""
+    with paused_gc():
+        return run_rules(build_model(templates))
+
+
+def check_paths(paths: Sequence[str]) -> list[Finding]:
+    """Load templates from files, directories or cloud assemblies and check them.
+
+    Raises PortPlanInputError (a one-line message naming the file) for input that cannot be read.
+    """
+    return check_templates(load_templates(paths))

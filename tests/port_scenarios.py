@@ -1,0 +1,195 @@
+"""CDK apps for the port-plan rules: one stack per case, built with plain aws-ecs, aws-ecs-patterns
+and L1 escape hatches (not this library), so the checks are shown to work on any CDK app.
+
+Every rule has a ``<rule>-bad`` stack that must raise it and a ``<rule>-good`` stack that must not.
+All cases live in one app so one synth (seconds of jsii) serves every test.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+import aws_cdk as cdk
+from aws_cdk import (
+    aws_autoscaling as autoscaling,
+    aws_ec2 as ec2,
+    aws_ecs as ecs,
+    aws_ecs_patterns as patterns,
+    aws_elasticloadbalancingv2 as elbv2,
+)
+
+IMAGE = ecs.ContainerImage.from_registry("nginx:alpine")
+BREAKER = ecs.DeploymentCircuitBreaker(rollback=True)
+
+
+def cluster_with_capacity(stack: cdk.Stack, *, instances: int = 2, managed_scaling: bool = False):
+    """A plain aws-ecs cluster whose capacity is an AsgCapacityProvider of ``instances``."""
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1, restrict_default_security_group=False)
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
+    group = autoscaling.AutoScalingGroup(
+        stack,
+        "Asg",
+        vpc=vpc,
+        instance_type=ec2.InstanceType("t3.small"),
+        machine_image=ecs.EcsOptimizedImage.amazon_linux2023(),
+        min_capacity=instances,
+        max_capacity=instances + 2,
+    )
+    provider = ecs.AsgCapacityProvider(
+        stack,
+        "Provider",
+        auto_scaling_group=group,
+        enable_managed_scaling=managed_scaling,
+        enable_managed_termination_protection=False,
+    )
+    cluster.add_asg_capacity_provider(provider)
+    return cluster, provider, group
+
+
+def service(stack, cluster, provider, task_definition, *, desired=1, min_healthy=0, max_percent=100, id="Service"):
+    return ecs.Ec2Service(
+        stack,
+        id,
+        cluster=cluster,
+        task_definition=task_definition,
+        desired_count=desired,
+        min_healthy_percent=min_healthy,
+        max_healthy_percent=max_percent,
+        circuit_breaker=BREAKER,
+        capacity_provider_strategies=[
+            ecs.CapacityProviderStrategy(capacity_provider=provider.capacity_provider_name, weight=1)
+        ],
+    )
+
+
+def task(stack, *mappings, id="Task", network_mode=ecs.NetworkMode.BRIDGE):
+    definition = ecs.Ec2TaskDefinition(stack, id, network_mode=network_mode)
+    container = definition.add_container("web", image=IMAGE, memory_limit_mib=128)
+    for container_port, host_port in mappings:
+        container.add_port_mappings(ecs.PortMapping(container_port=container_port, host_port=host_port))
+    return definition
+
+
+def static_service(stack, *, instances=2, desired=2, host_port=8080, min_healthy=0, max_percent=100):
+    cluster, provider, _ = cluster_with_capacity(stack, instances=instances)
+    return service(stack, cluster, provider, task(stack, (80, host_port)), desired=desired,
+                   min_healthy=min_healthy, max_percent=max_percent)
+
+
+def overcommit(stack, bad):
+    static_service(stack, desired=3 if bad else 2)
+
+
+def deadlock(stack, bad):
+    # ECS's defaults (100 / 200) with one static task per instance leave no way forward
+    static_service(stack, desired=2, min_healthy=100 if bad else 50, max_percent=200 if bad else 100)
+
+
+def reserved_host_port(stack, bad):
+    static_service(stack, desired=1, host_port=2375 if bad else 8080)
+
+
+def reserved_port_limit(stack, bad):
+    cluster, provider, _ = cluster_with_capacity(stack)
+    count = 96 if bad else 95  # plus the agent's 5 defaults: 101 > 100, or exactly 100
+    mappings = [(10000 + i, 10000 + i) for i in range(count)]
+    service(stack, cluster, provider, task(stack, *mappings))
+
+
+def duplicate_host_port(stack, bad):
+    cluster, provider, _ = cluster_with_capacity(stack)
+    definition = task(stack, (80, 8080))
+    sidecar = definition.add_container("sidecar", image=IMAGE, memory_limit_mib=64)
+    sidecar.add_port_mappings(ecs.PortMapping(container_port=81, host_port=8080 if bad else 8081))
+    service(stack, cluster, provider, definition)
+
+
+def invalid_port(stack, bad):
+    cluster, provider, _ = cluster_with_capacity(stack)
+    definition = task(stack, (80, 8080))
+    if bad:  # only reachable through an escape hatch: the L2 would refuse it
+        definition.node.default_child.add_property_override(
+            "ContainerDefinitions.0.PortMappings.0.HostPort", 70000
+        )
+    service(stack, cluster, provider, definition)
+
+
+def host_port_mismatch(stack, bad):
+    cluster, provider, _ = cluster_with_capacity(stack)
+    definition = task(stack, (80, 80), network_mode=ecs.NetworkMode.HOST)
+    if bad:
+        definition.node.default_child.add_property_override(
+            "ContainerDefinitions.0.PortMappings.0.HostPort", 8080
+        )
+    service(stack, cluster, provider, definition)
+
+
+def balanced(stack, *, health_check_port="traffic-port", open_range=True):
+    """aws-ecs-patterns on an AsgCapacityProvider: the pattern writes no ingress to the instances."""
+    cluster, provider, group = cluster_with_capacity(stack)
+    web = patterns.ApplicationLoadBalancedEc2Service(
+        stack,
+        "Web",
+        cluster=cluster,
+        memory_limit_mib=128,
+        desired_count=2,
+        min_healthy_percent=100,
+        max_healthy_percent=200,
+        circuit_breaker=BREAKER,
+        task_image_options=patterns.ApplicationLoadBalancedTaskImageOptions(image=IMAGE),
+        capacity_provider_strategies=[
+            ecs.CapacityProviderStrategy(capacity_provider=provider.capacity_provider_name, weight=1)
+        ],
+    )
+    web.target_group.configure_health_check(port=health_check_port, path="/")
+    if open_range:
+        group.connections.allow_from(web.load_balancer, ec2.Port.tcp_range(32768, 65535))
+    return web
+
+
+def dynamic_port_health_check(stack, bad):
+    balanced(stack, health_check_port="8080" if bad else "traffic-port")
+
+
+def dynamic_port_ingress(stack, bad):
+    balanced(stack, open_range=not bad)
+
+
+def static_port_in_dynamic_range(stack, bad):
+    static_service(stack, desired=1, host_port=40000 if bad else 8080)
+
+
+def unverifiable(stack, bad):
+    if bad:  # a cluster from elsewhere: nothing in the app says what capacity it has
+        vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1, restrict_default_security_group=False)
+        cluster = ecs.Cluster.from_cluster_attributes(stack, "Cluster", cluster_name="shared", vpc=vpc)
+        ecs.Ec2Service(stack, "Service", cluster=cluster, task_definition=task(stack, (80, 8080)),
+                       desired_count=1, min_healthy_percent=0, max_healthy_percent=100, circuit_breaker=BREAKER)
+    else:
+        static_service(stack, desired=1)
+
+
+CASES: Dict[str, Callable[[cdk.Stack, bool], None]] = {
+    "static-port-overcommit": overcommit,
+    "deployment-port-deadlock": deadlock,
+    "reserved-host-port": reserved_host_port,
+    "reserved-port-limit": reserved_port_limit,
+    "duplicate-host-port": duplicate_host_port,
+    "invalid-port": invalid_port,
+    "host-port-mismatch": host_port_mismatch,
+    "dynamic-port-health-check": dynamic_port_health_check,
+    "dynamic-port-ingress": dynamic_port_ingress,
+    "static-port-in-dynamic-range": static_port_in_dynamic_range,
+    "unverifiable": unverifiable,
+}
+
+
+def stack_name(rule: str, bad: bool) -> str:
+    return f"{rule}-{'bad' if bad else 'good'}"
+
+
+def build_app(app: cdk.App) -> None:
+    """Every case, compliant and not, as its own stack."""
+    for rule, build in CASES.items():
+        for bad in (True, False):
+            build(cdk.Stack(app, stack_name(rule, bad)), bad)

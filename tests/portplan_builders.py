@@ -1,0 +1,312 @@
+"""Small builders of hand-written CloudFormation templates for the port plan tests.
+
+A `Stack` collects resources; helpers add the pieces an ECS-on-EC2 app is made of, with the same
+shapes CDK synthesizes (Ref/GetAtt, user data as Fn::Base64 of Fn::Join).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from constructs_lib.portplan import LoadedTemplate, check_templates
+from constructs_lib.portplan.findings import Finding
+
+Mapping_ = tuple[int, int | None, str]  # (containerPort, hostPort or None, protocol)
+
+
+def ref(logical_id: str) -> dict[str, Any]:
+    return {"Ref": logical_id}
+
+
+def att(logical_id: str, attribute: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, attribute]}
+
+
+def user_data(cluster: Any, *lines: str) -> dict[str, Any]:
+    """`#!/bin/bash` user data writing ECS_CLUSTER=<cluster> and `lines` to ecs.config, as CDK does."""
+    parts: list[Any] = ["#!/bin/bash\necho ECS_CLUSTER=", cluster, " >> /etc/ecs/ecs.config"]
+    parts += [f"\necho {line} >> /etc/ecs/ecs.config" for line in lines]
+    return {"Fn::Base64": {"Fn::Join": ["", parts]}}
+
+
+def _size(value: Any) -> Any:
+    """Sizes as CDK writes them: numbers as strings."""
+    return str(value) if isinstance(value, int) else value
+
+
+class Stack:
+    """A template under construction; `name` is its display name and stack name."""
+
+    def __init__(self, name: str = "Stack") -> None:
+        self.name = name
+        self.resources: dict[str, Any] = {}
+        self.outputs: dict[str, Any] = {}
+        self.parameters: dict[str, Any] = {}
+
+    def add(self, logical_id: str, kind: str, properties: dict[str, Any] | None = None, path: str | None = None) -> str:
+        resource: dict[str, Any] = {"Type": kind}
+        if properties is not None:
+            resource["Properties"] = properties
+        if path is not None:
+            resource["Metadata"] = {"aws:cdk:path": path}
+        self.resources[logical_id] = resource
+        return logical_id
+
+    def props(self, logical_id: str) -> dict[str, Any]:
+        return self.resources[logical_id].setdefault("Properties", {})
+
+    def export(self, logical_id: str, value: Any) -> str:
+        """Export `value` the way CDK does for cross-stack references; return the export name."""
+        name = f"{self.name}:ExportsOutput{logical_id}"
+        self.outputs[f"ExportsOutput{logical_id}"] = {"Value": value, "Export": {"Name": name}}
+        return name
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"Resources": self.resources}
+        if self.outputs:
+            body["Outputs"] = self.outputs
+        if self.parameters:
+            body["Parameters"] = self.parameters
+        return body
+
+    def loaded(self) -> LoadedTemplate:
+        return LoadedTemplate(
+            name=f"{self.name}.template.json",
+            path=f"/fixtures/{self.name}.template.json",
+            body=self.body(),
+            stack_name=self.name,
+        )
+
+    def write(self, directory: os.PathLike[str] | str) -> str:
+        path = os.path.join(directory, f"{self.name}.template.json")
+        with open(path, "w", encoding="utf-8") as stream:
+            json.dump(self.body(), stream, indent=1)
+        return path
+
+    # -- ECS pieces ------------------------------------------------------------------------------
+
+    def cluster(self, logical_id: str = "Cluster") -> str:
+        return self.add(logical_id, "AWS::ECS::Cluster", path=f"{self.name}/{logical_id}/Resource")
+
+    def security_group(self, logical_id: str, egress: list[dict[str, Any]] | None = None) -> str:
+        properties: dict[str, Any] = {"GroupDescription": logical_id}
+        if egress is not None:
+            properties["SecurityGroupEgress"] = egress
+        return self.add(logical_id, "AWS::EC2::SecurityGroup", properties, path=f"{self.name}/{logical_id}/Resource")
+
+    def capacity(
+        self,
+        logical_id: str = "Asg",
+        *,
+        cluster: Any = None,
+        min_size: Any = 1,
+        max_size: Any = None,
+        desired: Any = None,
+        settings: Sequence[str] = (),
+        launch_configuration: bool = False,
+        provider: str | None = None,
+        managed: bool | None = True,
+        security_group: str | None = None,
+    ) -> str:
+        """An Auto Scaling group registered to `cluster` (default: Ref Cluster), optionally with a provider."""
+        cluster = ref("Cluster") if cluster is None else cluster
+        group_id = security_group or self.security_group(f"{logical_id}Sg")
+        data = user_data(cluster, *settings)
+        group_props: dict[str, Any] = {
+            "MinSize": _size(min_size),
+            "MaxSize": _size(min_size if max_size is None else max_size),
+        }
+        if desired is not None:
+            group_props["DesiredCapacity"] = _size(desired)
+        if launch_configuration:
+            self.add(
+                f"{logical_id}Config",
+                "AWS::AutoScaling::LaunchConfiguration",
+                {"InstanceType": "t3.micro", "UserData": data, "SecurityGroups": [att(group_id, "GroupId")]},
+            )
+            group_props["LaunchConfigurationName"] = ref(f"{logical_id}Config")
+        else:
+            self.add(
+                f"{logical_id}Template",
+                "AWS::EC2::LaunchTemplate",
+                {
+                    "LaunchTemplateData": {
+                        "InstanceType": "t3.micro",
+                        "UserData": data,
+                        "SecurityGroupIds": [att(group_id, "GroupId")],
+                    }
+                },
+            )
+            group_props["LaunchTemplate"] = {
+                "LaunchTemplateId": ref(f"{logical_id}Template"),
+                "Version": att(f"{logical_id}Template", "LatestVersionNumber"),
+            }
+        self.add(logical_id, "AWS::AutoScaling::AutoScalingGroup", group_props, path=f"{self.name}/{logical_id}/ASG")
+        if provider is not None:
+            provider_props: dict[str, Any] = {"AutoScalingGroupArn": ref(logical_id)}
+            if managed is not None:
+                provider_props["ManagedScaling"] = {"Status": "ENABLED" if managed else "DISABLED"}
+            self.add(provider, "AWS::ECS::CapacityProvider", {"AutoScalingGroupProvider": provider_props})
+        return logical_id
+
+    def task(self, logical_id: str, mappings: Iterable[Mapping_] = (), *, mode: str | None = "bridge",
+             containers: list[dict[str, Any]] | None = None) -> str:
+        """A task definition with one container `web` mapping (containerPort, hostPort, protocol)s."""
+        if containers is None:
+            port_mappings = []
+            for container_port, host_port, protocol in mappings:
+                entry: dict[str, Any] = {"ContainerPort": container_port, "Protocol": protocol}
+                if host_port is not None:
+                    entry["HostPort"] = host_port
+                port_mappings.append(entry)
+            containers = [{"Name": "web", "Image": "nginx", "Memory": 128, "PortMappings": port_mappings}]
+        properties: dict[str, Any] = {"ContainerDefinitions": containers}
+        if mode is not None:
+            properties["NetworkMode"] = mode
+        return self.add(logical_id, "AWS::ECS::TaskDefinition", properties, path=f"{self.name}/{logical_id}/Resource")
+
+    def service(
+        self,
+        logical_id: str,
+        task: str,
+        *,
+        desired: Any = 1,
+        cluster: Any = None,
+        daemon: bool = False,
+        launch_type: str | None = "EC2",
+        strategy: list[str] | None = None,
+        minimum: Any = 0,
+        maximum: Any = None,
+        load_balancers: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """A service; minimumHealthyPercent defaults to 0 here so only deadlock tests see deadlocks."""
+        properties: dict[str, Any] = {
+            "Cluster": ref("Cluster") if cluster is None else cluster,
+            "TaskDefinition": ref(task),
+        }
+        if daemon:
+            properties["SchedulingStrategy"] = "DAEMON"
+        elif desired is not None:
+            properties["DesiredCount"] = desired
+        if strategy is not None:
+            properties["CapacityProviderStrategy"] = [{"CapacityProvider": ref(p), "Weight": 1} for p in strategy]
+        elif launch_type is not None:
+            properties["LaunchType"] = launch_type
+        deployment: dict[str, Any] = {}
+        if minimum is not None:
+            deployment["MinimumHealthyPercent"] = minimum
+        if maximum is not None:
+            deployment["MaximumPercent"] = maximum
+        if deployment:
+            properties["DeploymentConfiguration"] = deployment
+        if load_balancers:
+            properties["LoadBalancers"] = load_balancers
+        return self.add(logical_id, "AWS::ECS::Service", properties, path=f"{self.name}/{logical_id}/Service")
+
+    def balancer(
+        self,
+        logical_id: str = "Lb",
+        *,
+        health_check_port: Any = None,
+        lb_egress: list[dict[str, Any]] | None = None,
+        target_type: str | None = "instance",
+    ) -> str:
+        """An ALB with its own security group, a listener, and target group `<logical_id>Tg`; returns the group."""
+        group = self.security_group(f"{logical_id}Sg", egress=lb_egress)
+        self.add(
+            logical_id,
+            "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            {"Type": "application", "SecurityGroups": [att(group, "GroupId")]},
+            path=f"{self.name}/{logical_id}/Resource",
+        )
+        target_props: dict[str, Any] = {"Port": 80, "Protocol": "HTTP"}
+        if target_type is not None:
+            target_props["TargetType"] = target_type
+        if health_check_port is not None:
+            target_props["HealthCheckPort"] = health_check_port
+        self.add(f"{logical_id}Tg", "AWS::ElasticLoadBalancingV2::TargetGroup", target_props,
+                 path=f"{self.name}/{logical_id}/Tg/Resource")
+        self.add(
+            f"{logical_id}Listener",
+            "AWS::ElasticLoadBalancingV2::Listener",
+            {
+                "LoadBalancerArn": ref(logical_id),
+                "Port": 80,
+                "DefaultActions": [{"Type": "forward", "TargetGroupArn": ref(f"{logical_id}Tg")}],
+            },
+        )
+        return f"{logical_id}Tg"
+
+    def ingress(self, group: str, source: str | None, low: int, high: int, protocol: Any = "tcp",
+                cidr: Any = None) -> str:
+        """A standalone ingress rule on `group` from security group `source` (or from `cidr`)."""
+        properties: dict[str, Any] = {
+            "GroupId": att(group, "GroupId"),
+            "IpProtocol": protocol,
+            "FromPort": low,
+            "ToPort": high,
+        }
+        if source is not None:
+            properties["SourceSecurityGroupId"] = att(source, "GroupId")
+        else:
+            properties["CidrIp"] = cidr
+        return self.add(f"{group}From{source or 'Cidr'}{low}", "AWS::EC2::SecurityGroupIngress", properties)
+
+    def egress(self, group: str, destination: str, low: int, high: int) -> str:
+        properties = {
+            "GroupId": att(group, "GroupId"),
+            "IpProtocol": "tcp",
+            "FromPort": low,
+            "ToPort": high,
+            "DestinationSecurityGroupId": att(destination, "GroupId"),
+        }
+        return self.add(f"{group}To{destination}{low}", "AWS::EC2::SecurityGroupEgress", properties)
+
+
+def link(target_group: str, port: int = 80, container: str = "web") -> dict[str, Any]:
+    """A service's LoadBalancers entry."""
+    return {"ContainerName": container, "ContainerPort": port, "TargetGroupArn": ref(target_group)}
+
+
+# -- whole apps ------------------------------------------------------------------------------------
+
+
+def static_app(*, tasks: int = 2, instances: int = 2, host_port: int = 8080, **service: Any) -> Stack:
+    """One cluster, one Auto Scaling group, one service with a static host port."""
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=instances)
+    stack.task("Task", [(80, host_port, "tcp")])
+    stack.service("Service", "Task", desired=tasks, **service)  # type: ignore[arg-type]
+    return stack
+
+
+def balanced_app(*, health_check_port: object = None, open_range: tuple[int, int] | None = (32768, 65535),
+                 settings: tuple[str, ...] = (), lb_egress: list[dict[str, object]] | None = None,
+                 host_port: int | None = 0) -> Stack:
+    """A dynamic-port service behind an ALB; `open_range` is the ingress the instances allow from it."""
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=2, settings=settings)
+    group = stack.balancer(health_check_port=health_check_port, lb_egress=lb_egress)
+    if open_range is not None:
+        stack.ingress("AsgSg", "LbSg", *open_range)
+    stack.task("Task", [(80, host_port, "tcp")])
+    stack.service("Service", "Task", desired=2, load_balancers=[link(group)])
+    return stack
+
+
+def check(*stacks: Stack) -> list[Finding]:
+    return check_templates([s.loaded() for s in stacks])
+
+
+def rules_of(findings: Iterable[Finding], rule: str | None = None) -> list[Finding]:
+    return [f for f in findings if rule is None or f.rule == rule]
+
+
+def ids(findings: Iterable[Finding]) -> set[tuple[str, str]]:
+    """(rule, resource) of every finding."""
+    return {(f.rule, f.resource) for f in findings}

@@ -1,0 +1,90 @@
+"""The workshop app end to end: the real `cdk synth` with every plugin, and bad knobs."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDK_DISABLE_VERSION_CHECK": "1"}
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory):
+    """`npx cdk synth` of the workshop app, as `make synth` runs it."""
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    result = subprocess.run(
+        ["npx", "--no-install", "cdk", "synth", "--quiet", "--no-notices", "-o", str(outdir)],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300,
+    )
+    return result, outdir
+
+
+def test_cdk_synth_passes_every_plugin(synthesized):
+    result, outdir = synthesized
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((outdir / "validation-report.json").read_text())
+    # CDK lists a plugin only when it has something to say: AwsSolutions has acknowledgments,
+    # the port plan of the lab has nothing at all.
+    plugins = {p["pluginName"]: p for p in report["pluginReports"]}
+    assert "AwsSolutions" in plugins
+    for plugin in plugins.values():
+        assert plugin["conclusion"] == "success"
+        assert plugin["violations"] == []
+
+
+def test_port_plan_of_the_lab_is_clean(synthesized):
+    _, outdir = synthesized
+    result = subprocess.run(
+        [sys.executable, "-m", "constructs_lib", "check", str(outdir), "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"findings": []}
+
+
+def test_cfn_lint_finds_nothing(synthesized):
+    _, outdir = synthesized
+    templates = sorted(str(p) for p in outdir.glob("*.template.json"))
+    assert templates
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), *templates], capture_output=True, text=True, timeout=300
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_every_acknowledgment_carries_a_reason(synthesized):
+    _, outdir = synthesized
+    report = json.loads((outdir / "validation-report.json").read_text())
+    suppressed = [v for p in report["pluginReports"] for v in p.get("suppressedViolations", [])]
+    assert suppressed, "the lab's inherent findings (public ALB, ECS Exec) should be acknowledged, not absent"
+    for violation in suppressed:
+        assert len(violation["reason"]) > 60, violation["acknowledgedId"]
+        # never stack- or app-wide: acknowledged on a construct inside the stack
+        assert violation["acknowledgedAt"].count("/") >= 2, violation["acknowledgedAt"]
+
+
+def run_app(context):
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**ENV, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": "/nonexistent/never-written"},
+    )
+
+
+@pytest.mark.parametrize(
+    "context, message",
+    [
+        ({"lab:instanceCount": "many"}, "error: lab:instanceCount='many' is not an integer; allowed: an integer from 1 to 10."),
+        ({"compliance": "pci"}, "error: compliance='pci' is not a known pack; allowed: nist80053r5."),
+    ],
+)
+def test_bad_knob_stops_synth_with_one_line(context, message):
+    result = run_app(context)
+    assert result.returncode == 2
+    assert result.stderr.strip() == message
+    assert "Traceback" not in result.stderr

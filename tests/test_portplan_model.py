@@ -1,0 +1,372 @@
+"""The model: intrinsic functions, user data, cross-stack references, pools, unknowns, odd values."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from constructs_lib.portplan import LoadedTemplate, Unknown, build_model, check_templates
+from constructs_lib.portplan.intrinsics import Resolver, ResourceRef, as_int, attach_exports
+from constructs_lib.portplan.model import DEFAULT_DYNAMIC_RANGE, Peer
+from portplan_builders import Stack, att, check, link, ref, user_data
+
+
+def resolver(body: dict[str, Any], name: str = "T", stack_name: str = "Stack") -> Resolver:
+    found = Resolver(name, body, stack_name)
+    attach_exports([found], [body.get("Outputs", {})])
+    return found
+
+
+BODY = {
+    "Parameters": {"Size": {"Type": "Number"}},
+    "Mappings": {"Sizes": {"Stack": {"Max": "4"}}},
+    "Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"}, "Sg": {"Type": "AWS::EC2::SecurityGroup"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("node", "expected"),
+    [
+        ({"Ref": "Cluster"}, ResourceRef("T", "Cluster")),
+        ({"Fn::GetAtt": ["Sg", "GroupId"]}, ResourceRef("T", "Sg", "GroupId")),
+        ({"Fn::GetAtt": "Sg.GroupId"}, ResourceRef("T", "Sg", "GroupId")),
+        ({"Ref": "AWS::StackName"}, "Stack"),
+        ({"Fn::Sub": "${AWS::StackName}-x-${!Literal}"}, "Stack-x-${Literal}"),
+        ({"Fn::Sub": ["${A}:${B}", {"A": "a", "B": {"Ref": "AWS::StackName"}}]}, "a:Stack"),
+        ({"Fn::Join": [":", [{"Ref": "AWS::StackName"}, "Cluster", 3]]}, "Stack:Cluster:3"),
+        ({"Fn::Select": [1, {"Fn::Split": [",", "a,b,c"]}]}, "b"),
+        ({"Fn::FindInMap": ["Sizes", {"Ref": "AWS::StackName"}, "Max"]}, "4"),
+        ({"Fn::Base64": "plain"}, "plain"),
+        ("literal", "literal"),
+        ({"Not": "intrinsic", "Two": "keys"}, {"Not": "intrinsic", "Two": "keys"}),
+    ],
+)
+def test_resolver_values(node: Any, expected: Any) -> None:
+    assert resolver(BODY).value(node) == expected
+
+
+@pytest.mark.parametrize(
+    ("node", "reason"),
+    [
+        ({"Ref": "Size"}, "parameter Size of T is set at deployment"),
+        ({"Ref": "AWS::Region"}, "pseudo parameter AWS::Region is set at deployment"),
+        ({"Ref": "AWS::NoValue"}, "AWS::NoValue"),
+        ({"Ref": "Nowhere"}, "Ref to Nowhere, which T does not define"),
+        ({"Fn::GetAtt": ["Nowhere", "Arn"]}, "Fn::GetAtt of Nowhere, which T does not define"),
+        ({"Fn::If": ["C", 1, 2]}, "Fn::If depends on a condition evaluated at deployment"),
+        ({"Fn::ImportValue": "Other:Thing"}, "import 'Other:Thing' is not exported by any template given"),
+        ({"Fn::Join": [":", [{"Ref": "Size"}, "x"]]}, "parameter Size of T is set at deployment"),
+        ({"Fn::Select": [5, ["a"]]}, "Fn::Select out of range"),
+        ({"Fn::GetAZs": ""}, "Fn::GetAZs is not evaluated"),
+        ({"Fn::Join": "oops"}, "malformed Fn::Join"),
+    ],
+)
+def test_resolver_unknowns(node: Any, reason: str) -> None:
+    assert resolver(BODY).value(node) == Unknown(reason)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(8080, 8080), ("8080", 8080), (" 80 ", 80), (80.0, 80), (None, None)],
+)
+def test_as_int_reads_numbers(value: Any, expected: int | None) -> None:
+    assert as_int(value) == expected
+
+
+@pytest.mark.parametrize("value", ["abc", True, 80.5, [80], {"a": 1}, ResourceRef("T", "X")])
+def test_as_int_unknown_for_non_numbers(value: Any) -> None:
+    assert isinstance(as_int(value), Unknown)
+
+
+def test_import_cycle_is_unknown_not_a_crash() -> None:
+    body = {
+        "Resources": {},
+        "Outputs": {
+            "A": {"Value": {"Fn::ImportValue": "b"}, "Export": {"Name": "a"}},
+            "B": {"Value": {"Fn::ImportValue": "a"}, "Export": {"Name": "b"}},
+        },
+    }
+    assert isinstance(resolver(body).value({"Fn::ImportValue": "a"}), Unknown)
+
+
+def test_ambiguous_export_is_unknown() -> None:
+    one = Stack("One")
+    one.cluster()
+    two = Stack("Two")
+    two.cluster()
+    for stack in (one, two):
+        stack.outputs["C"] = {"Value": ref("Cluster"), "Export": {"Name": "shared"}}
+    consumer = Stack("App")
+    consumer.task("Task", [(80, 8080, "tcp")])
+    consumer.service("Service", "Task", cluster={"Fn::ImportValue": "shared"})
+    plan = build_model([one.loaded(), two.loaded(), consumer.loaded()])
+    assert plan.services[("App.template.json", "Service")].cluster == Unknown(
+        "export 'shared' is defined by several templates"
+    )
+
+
+# -- user data and capacity -------------------------------------------------------------------------
+
+
+def test_user_data_settings_are_read() -> None:
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(settings=[
+        "ECS_DYNAMIC_HOST_PORT_RANGE=40000-50000",
+        "'ECS_RESERVED_PORTS=[22, 2375, 2376, 51678, 51679, 9000]'",
+        "ECS_RESERVED_PORTS_UDP=[53]",
+    ])
+    group = build_model([stack.loaded()]).auto_scaling_groups[("Stack.template.json", "Asg")]
+    assert group.cluster == ("Stack.template.json", "Cluster")
+    assert group.dynamic_range == (40000, 50000)
+    assert group.reserved_tcp == (22, 2375, 2376, 51678, 51679, 9000)
+    assert group.reserved_udp == (53,)
+    assert group.security_groups == (("Stack.template.json", "AsgSg"),)
+    assert group.instance_types == ("t3.micro",)
+    assert group.origin.path == "Stack/Asg/ASG"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"Fn::Base64": {"Fn::Sub": "#!/bin/bash\necho ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n"}},
+        {"Fn::Base64": {"Fn::Sub": ["echo \"ECS_CLUSTER=${Name}\" >> /etc/ecs/ecs.config", {"Name": {"Ref": "Cluster"}}]}},
+        {"Fn::Base64": "cat <<'EOF' >> /etc/ecs/ecs.config\nECS_CLUSTER=named\nEOF\n"},
+        base64.b64encode(b"#!/bin/bash\necho ECS_CLUSTER=named >> /etc/ecs/ecs.config\n").decode(),
+    ],
+    ids=["sub", "sub-variables", "literal-name", "pre-encoded"],
+)
+def test_user_data_forms_name_the_cluster(data: Any) -> None:
+    stack = Stack()
+    stack.cluster()
+    stack.props("Cluster")["ClusterName"] = "named"
+    stack.capacity()
+    stack.props("AsgTemplate")["LaunchTemplateData"]["UserData"] = data
+    group = build_model([stack.loaded()]).auto_scaling_groups[("Stack.template.json", "Asg")]
+    assert group.cluster == ("Stack.template.json", "Cluster")
+    assert group.dynamic_range == DEFAULT_DYNAMIC_RANGE
+
+
+def test_user_data_naming_another_cluster_or_none() -> None:
+    stack = Stack()
+    stack.cluster()
+    stack.capacity("Elsewhere", cluster="someone-elses")
+    stack.capacity("Plain")
+    del stack.props("PlainTemplate")["LaunchTemplateData"]["UserData"]
+    plan = build_model([stack.loaded()])
+    assert plan.auto_scaling_groups[("Stack.template.json", "Elsewhere")].cluster is None
+    assert plan.auto_scaling_groups[("Stack.template.json", "Plain")].cluster is None
+
+
+def test_unknown_user_data_makes_pools_doubtful() -> None:
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=5)
+    stack.props("AsgTemplate")["LaunchTemplateData"]["UserData"] = {"Fn::If": ["C", "a", "b"]}
+    stack.task("Task", [(80, 8080, "tcp")])
+    stack.service("Service", "Task", desired=2)
+    plan = build_model([stack.loaded()])
+    group = plan.auto_scaling_groups[("Stack.template.json", "Asg")]
+    assert isinstance(group.cluster, Unknown) and isinstance(group.dynamic_range, Unknown)
+    pool = plan.pools[("Stack.template.json", "Service")]
+    assert pool.members == () and pool.high is None
+    assert "Auto Scaling group Stack/Asg/ASG may register with it" in pool.doubts[0]
+    assert [f.rule for f in check(stack)] == ["unverifiable"]
+
+
+def test_mixed_instances_policy_launch_template() -> None:
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=3)
+    props = stack.props("Asg")
+    spec = props.pop("LaunchTemplate")
+    props["MixedInstancesPolicy"] = {
+        "LaunchTemplate": {
+            "LaunchTemplateSpecification": spec,
+            "Overrides": [{"InstanceType": "m5.large"}, {"InstanceType": "m6i.large"}],
+        }
+    }
+    group = build_model([stack.loaded()]).auto_scaling_groups[("Stack.template.json", "Asg")]
+    assert group.cluster == ("Stack.template.json", "Cluster")
+    assert group.instance_types == ("m5.large", "m6i.large", "t3.micro")
+
+
+def test_cross_stack_cluster_provider_and_security_groups() -> None:
+    # GIVEN the cluster, its capacity and the instance group in Net, the service and balancer in App
+    net = Stack("Net")
+    net.cluster()
+    net.capacity(min_size=1, max_size=3, provider="Provider")
+    cluster_export = net.export("RefCluster", ref("Cluster"))
+    provider_export = net.export("RefProvider", ref("Provider"))
+    sg_export = net.export("AsgSgGroupId", att("AsgSg", "GroupId"))
+    app = Stack("App")
+    group = app.balancer()
+    app.add(
+        "FromLb",
+        "AWS::EC2::SecurityGroupIngress",
+        {"GroupId": {"Fn::ImportValue": sg_export}, "IpProtocol": "tcp", "FromPort": 32768, "ToPort": 65535,
+         "SourceSecurityGroupId": att("LbSg", "GroupId")},
+    )
+    app.task("Task", [(80, 0, "tcp")])
+    app.service("Service", "Task", desired=3, cluster={"Fn::ImportValue": cluster_export}, launch_type=None,
+                load_balancers=[link(group)])
+    app.props("Service")["CapacityProviderStrategy"] = [{"CapacityProvider": {"Fn::ImportValue": provider_export}}]
+    plan = build_model([net.loaded(), app.loaded()])
+    service = plan.services[("App.template.json", "Service")]
+    assert service.cluster == ("Net.template.json", "Cluster")
+    (member,) = plan.pools[("App.template.json", "Service")].members
+    assert (member.asg, member.instances, member.scaled) == (("Net.template.json", "Asg"), 3, True)
+    instance_sg = plan.security_groups[("Net.template.json", "AsgSg")]
+    assert [r.peer for r in instance_sg.ingress] == [Peer(group=("App.template.json", "LbSg"))]
+    assert check(net, app) == []
+
+
+def test_fargate_services_have_no_pool() -> None:
+    stack = Stack()
+    stack.cluster()
+    stack.task("Task", [(80, None, "tcp")], mode="awsvpc")
+    stack.service("Service", "Task", launch_type="FARGATE")
+    stack.service("Spot", "Task", launch_type=None)
+    stack.props("Spot")["CapacityProviderStrategy"] = [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]
+    plan = build_model([stack.loaded()])
+    assert plan.pools == {}
+
+
+def test_security_group_egress_semantics() -> None:
+    stack = Stack()
+    stack.security_group("Open")
+    stack.security_group("Closed", egress=[{"CidrIp": "255.255.255.255/32", "IpProtocol": "icmp", "FromPort": 252, "ToPort": 86}])
+    plan = build_model([stack.loaded()])
+    assert plan.security_groups[("Stack.template.json", "Open")].allows_all_egress is True
+    assert plan.security_groups[("Stack.template.json", "Closed")].allows_all_egress is False
+
+
+def test_origins_keep_template_logical_id_and_path() -> None:
+    stack = Stack()
+    stack.cluster()
+    stack.add("Bare", "AWS::ECS::Cluster")
+    plan = build_model([stack.loaded()])
+    assert plan.clusters[("Stack.template.json", "Cluster")].origin.path == "Stack/Cluster/Resource"
+    bare = plan.clusters[("Stack.template.json", "Bare")].origin
+    assert (bare.template, bare.template_path, bare.logical_id, bare.path) == (
+        "Stack.template.json", "/fixtures/Stack.template.json", "Bare", None)
+
+
+def test_service_defaults() -> None:
+    stack = Stack()
+    stack.task("Task")
+    stack.add("Replica", "AWS::ECS::Service", {"TaskDefinition": ref("Task")})
+    stack.add("Daemon", "AWS::ECS::Service", {"TaskDefinition": ref("Task"), "SchedulingStrategy": "DAEMON"})
+    plan = build_model([stack.loaded()])
+    replica = plan.services[("Stack.template.json", "Replica")]
+    daemon = plan.services[("Stack.template.json", "Daemon")]
+    assert (replica.desired_count, replica.minimum_healthy_percent, replica.maximum_percent, replica.rolling) == (1, 100, 200, True)
+    assert (daemon.minimum_healthy_percent, daemon.maximum_percent) == (0, 100)
+    assert isinstance(replica.cluster, Unknown) and "default cluster" in replica.cluster.reason
+    assert plan.task_definitions[("Stack.template.json", "Task")].network_mode == "bridge"
+
+
+# -- odd values never crash -------------------------------------------------------------------------
+
+ODD_VALUES: list[Any] = [
+    None, "", "abc", "8080", -1, 0, 1.5, True, [], [1, 2], {}, {"a": 1}, {"Ref": "Param"}, {"Ref": "AWS::NoValue"},
+    {"Fn::If": ["C", 1, 2]}, {"Fn::GetAtt": 5}, {"Fn::ImportValue": {"Ref": "Param"}}, {"Fn::Join": [1, 2]},
+    {"Fn::Sub": ["${X}", "not-a-map"]}, {"Fn::Select": ["x", "y"]}, {"Fn::Unknown": 1},
+]
+
+
+def full_app() -> Stack:
+    """An app touching every property the model reads."""
+    stack = Stack()
+    stack.parameters["Param"] = {"Type": "String"}
+    stack.cluster()
+    stack.props("Cluster").update({"ClusterName": "c", "DefaultCapacityProviderStrategy": [{"CapacityProvider": ref("Provider")}]})
+    stack.capacity(min_size=1, max_size=3, desired=2, provider="Provider", settings=["ECS_RESERVED_PORTS=[9]"])
+    stack.capacity("Legacy", min_size=1, launch_configuration=True)
+    stack.add("Assoc", "AWS::ECS::ClusterCapacityProviderAssociations", {
+        "Cluster": ref("Cluster"), "CapacityProviders": [ref("Provider")],
+        "DefaultCapacityProviderStrategy": [{"CapacityProvider": ref("Provider"), "Base": 0, "Weight": 1}]})
+    group = stack.balancer(health_check_port="8081")
+    stack.ingress("AsgSg", "LbSg", 32768, 65535)
+    stack.egress("LbSg", "AsgSg", 32768, 65535)
+    stack.props("AsgSg")["SecurityGroupIngress"] = [{"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2, "CidrIp": "0.0.0.0/0"}]
+    stack.add("Rule", "AWS::ElasticLoadBalancingV2::ListenerRule", {
+        "ListenerArn": ref("LbListener"), "Actions": [{"ForwardConfig": {"TargetGroups": [{"TargetGroupArn": ref(group)}]}}]})
+    stack.task("Task", [(80, 0, "tcp"), (81, 8081, "udp")])
+    stack.task("Host", [(80, 80, "tcp")], mode="host")
+    stack.service("Service", "Task", desired=2, strategy=["Provider"], minimum=50, maximum=200,
+                  load_balancers=[link(group)])
+    stack.props("Service")["DeploymentController"] = {"Type": "ECS"}
+    stack.service("Daemon", "Host", daemon=True)
+    return stack
+
+
+def property_paths(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every path under each resource's Properties (and the Properties themselves)."""
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from property_paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from property_paths(value, (*path, index))
+
+
+def replaced(body: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    body = copy.deepcopy(body)
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = copy.deepcopy(value)
+    return body
+
+
+def test_odd_values_in_every_property_never_raise() -> None:
+    stack = full_app()
+    body = stack.body()
+    assert {f.rule for f in check(stack)} >= {"dynamic-port-health-check"}
+    paths = [
+        ("Resources", logical_id, *path)
+        for logical_id, resource in body["Resources"].items()
+        for path in property_paths(resource)
+        if path and path[0] in ("Properties", "Metadata")
+    ]
+    assert len(paths) > 150
+    for path in paths:
+        for value in ODD_VALUES:
+            template = LoadedTemplate("Stack.template.json", "/x", replaced(body, path, value), "Stack")
+            check_templates([template])
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-70000, 70000) | st.text(max_size=8) | st.sampled_from(["tcp", "-1", "8080"]),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(["Ref", "Fn::GetAtt", "Fn::Join", "Fn::Sub", "Fn::ImportValue", "Fn::Select",
+                                       "Fn::Split", "Fn::Base64", "Fn::If", "x"]), children, max_size=2),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_values_never_raise(data: st.DataObject) -> None:
+    body = full_app().body()
+    paths = [
+        ("Resources", logical_id, *path)
+        for logical_id, resource in body["Resources"].items()
+        for path in property_paths(resource)
+        if path and path[0] == "Properties"
+    ]
+    for _ in range(data.draw(st.integers(1, 6))):
+        path = data.draw(st.sampled_from(paths))
+        try:
+            body = replaced(body, path, data.draw(json_values))
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier replacement removed the parent
+    check_templates([LoadedTemplate("Stack.template.json", "/x", body, "Stack")])

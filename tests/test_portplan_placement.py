@@ -1,0 +1,193 @@
+"""The exact placement behind static-port-overcommit, checked against brute force."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from constructs_lib.portplan.placement import Demand, components, place
+from portplan_builders import Stack, check, rules_of
+
+PORTS = (1001, 1002, 1003)
+
+
+def tcp(*ports: int) -> frozenset[tuple[str, int]]:
+    return frozenset(("tcp", p) for p in ports)
+
+
+def demand(name: str, tasks: int, ports: frozenset[tuple[str, int]], classes: Sequence[str] = ("g",)) -> Demand:
+    return Demand(name, tasks, ports, frozenset(classes))
+
+
+def test_per_port_counts_are_not_enough() -> None:
+    a, b, c = demand("A", 1, tcp(1, 2)), demand("B", 1, tcp(2, 3)), demand("C", 1, tcp(1, 3))
+    verdict = place([a, b, c], {"g": 2})
+    assert verdict.fits is False and verdict.port is None
+    assert place([a, b, c], {"g": 3}).fits is True
+
+
+def test_per_port_witness() -> None:
+    verdict = place([demand("A", 2, tcp(80)), demand("B", 1, tcp(80, 81))], {"g": 2})
+    assert (verdict.fits, verdict.port, verdict.needed, verdict.offered) == (False, ("tcp", 80), 3, 2)
+
+
+def test_blocked_ports_exclude_instances() -> None:
+    assert place([demand("A", 1, tcp(80))], {"g": 3}, {"g": tcp(80)}).port == ("tcp", 80)
+    assert place([demand("A", 1, tcp(81))], {"g": 3}, {"g": tcp(80)}).fits is True
+
+
+def test_classes_restrict_where_tasks_go() -> None:
+    # A may only use group g (1 instance); B may use g or h: B must go to h.
+    a = demand("A", 1, tcp(80), ["g"])
+    b = demand("B", 1, tcp(80), ["g", "h"])
+    assert place([a, b], {"g": 1, "h": 1}).fits is True
+    assert place([a, b, demand("C", 1, tcp(80), ["g"])], {"g": 1, "h": 5}).fits is False
+
+
+def test_components_split_on_ports_and_classes() -> None:
+    a = demand("A", 1, tcp(80), ["g"])
+    b = demand("B", 1, tcp(80), ["h"])
+    c = demand("C", 1, tcp(80, 81), ["g"])
+    d = demand("D", 1, tcp(81), ["g"])
+    groups = sorted(sorted(x.name for x in g) for g in components([a, b, c, d]))
+    assert groups == [["A", "C", "D"], ["B"]]
+
+
+def test_budget_exhaustion_is_unknown_not_a_guess() -> None:
+    # GIVEN an odd cycle of 9 services each pairing a port with the next: 3 instances suffice
+    ring = [demand(f"S{i}", 1, tcp(i, (i + 1) % 9)) for i in range(9)]
+    assert place(ring, {"g": 3}).fits is True
+    assert place(ring, {"g": 2}).fits is False
+    assert place(ring, {"g": 2}, budget=1).fits is None
+
+
+def test_multiplicities_beat_per_port_counts() -> None:
+    # GIVEN a 5-ring of services with 2 tasks each: every port is wanted by 4 tasks, yet 5 instances are needed
+    ring = [demand(f"S{i}", 2, tcp(i, (i + 1) % 5)) for i in range(5)]
+    assert place(ring, {"g": 4}).fits is False
+    assert place(ring, {"g": 5}).fits is True
+
+
+def test_clique_with_different_groups_is_a_matching() -> None:
+    # GIVEN services that all share port 80, with different groups allowed: one task per instance
+    a = demand("A", 2, tcp(80, 1), ["g"])
+    b = demand("B", 2, tcp(80, 2), ["g", "h"])
+    assert place([a, b], {"g": 2, "h": 2}).fits is True
+    assert place([a, b], {"g": 3, "h": 0}).fits is False
+    # Port 80 is wanted 4 times on 4 instances, but A and C need 3 instances of group g, which has 2.
+    c = demand("C", 1, tcp(80, 3), ["g"])
+    verdict = place([a, demand("B", 1, tcp(80, 2), ["g", "h"]), c], {"g": 2, "h": 2})
+    assert (verdict.fits, verdict.port) == (False, None)
+
+
+def test_large_symmetric_instance_is_fast() -> None:
+    # 60 services, 3 tasks each, on a 6-port ring; classes of identical instances keep it small.
+    ring = [demand(f"S{i}", 3, tcp(i % 6, (i + 1) % 6)) for i in range(60)]
+    assert place(ring, {"g": 60}).fits is True
+    assert place(ring, {"g": 59}).fits is False
+
+
+# -- brute force ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spec:
+    ports: frozenset[int]
+    desired: int
+    daemon: bool
+
+
+def brute_force_fits(instances: int, services: Sequence[Spec]) -> bool:
+    """Try every placement: daemons on every instance, replicas on distinct instances each."""
+    replicas = [s for s in services if not s.daemon and s.ports and s.desired > 0]
+    if instances == 0:
+        return not replicas
+    held: set[int] = set()
+    for daemon in (s for s in services if s.daemon and s.ports):
+        if held & daemon.ports:
+            return False
+        held |= daemon.ports
+    choices = [itertools.combinations(range(instances), s.desired) for s in replicas]
+    for choice in itertools.product(*choices):
+        used = [set(held) for _ in range(instances)]
+        fits = True
+        for service, chosen in zip(replicas, choice):
+            for index in chosen:
+                if used[index] & service.ports:
+                    fits = False
+                    break
+                used[index] |= service.ports
+            if not fits:
+                break
+        if fits:
+            return True
+    return False
+
+
+specs = st.builds(
+    Spec,
+    ports=st.frozensets(st.sampled_from(PORTS), max_size=3),
+    desired=st.integers(0, 3),
+    daemon=st.sampled_from([False, False, True]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances=st.integers(0, 4), services=st.lists(specs, min_size=1, max_size=4))
+def test_overcommit_verdict_equals_brute_force(instances: int, services: list[Spec]) -> None:
+    # GIVEN a cluster with `instances` instances and services on a few static ports
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=instances)
+    for index, spec in enumerate(services):
+        stack.task(f"Task{index}", [(p, p, "tcp") for p in sorted(spec.ports)])
+        stack.service(f"Service{index}", f"Task{index}", desired=spec.desired, daemon=spec.daemon)
+    # WHEN checked THEN static-port-overcommit is reported exactly when no placement exists
+    overcommitted = bool(rules_of(check(stack), "static-port-overcommit"))
+    assert overcommitted == (not brute_force_fits(instances, services))
+
+
+def brute_force_classes(capacity: dict[str, int], demands: Sequence[Demand]) -> bool:
+    instances = [c for c, n in sorted(capacity.items()) for _ in range(n)]
+    demands = [d for d in demands if d.tasks > 0 and d.ports]
+    choices = [
+        itertools.combinations([i for i, c in enumerate(instances) if c in d.classes], d.tasks) for d in demands
+    ]
+    for choice in itertools.product(*choices):
+        used: list[set[tuple[str, int]]] = [set() for _ in instances]
+        fits = True
+        for d, chosen in zip(demands, choice):
+            for index in chosen:
+                if used[index] & d.ports:
+                    fits = False
+                    break
+                used[index] |= d.ports
+            if not fits:
+                break
+        if fits:
+            return True
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    capacity=st.fixed_dictionaries({"g": st.integers(0, 3), "h": st.integers(0, 2)}),
+    demands=st.lists(
+        st.builds(
+            lambda i, tasks, ports, classes: demand(f"D{i}", tasks, tcp(*ports), sorted(classes)),
+            st.integers(0, 10**6),
+            st.integers(0, 3),
+            st.frozensets(st.sampled_from(PORTS), min_size=1, max_size=3),
+            st.frozensets(st.sampled_from(["g", "h"]), min_size=1),
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda d: d.name,
+    ),
+)
+def test_place_with_several_groups_equals_brute_force(capacity: dict[str, int], demands: list[Demand]) -> None:
+    assert place(demands, capacity).fits == brute_force_classes(capacity, demands)

@@ -1,0 +1,218 @@
+"""Reading templates: cloud assemblies (with nested Stage assemblies), directories, JSON and YAML files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from constructs_lib.portplan import PortPlanInputError, check_paths, load_templates
+from constructs_lib.portplan.yaml_loader import parse_yaml
+
+FIXTURES = Path(__file__).parent / "fixtures" / "portplan"
+ASSEMBLY = FIXTURES / "cdk-out"
+
+
+@pytest.fixture
+def in_fixtures(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run from the fixtures directory so display names are short and stable."""
+    monkeypatch.chdir(FIXTURES)
+    return FIXTURES
+
+
+def test_assembly_with_nested_stage(in_fixtures: Path) -> None:
+    # GIVEN cdk.out with a Stage WHEN loaded THEN every stack's template is read, the nested one too
+    templates = load_templates(["cdk-out"])
+    assert [(t.name, t.stack_name) for t in templates] == [
+        ("cdk-out/Net.template.json", "Net"),
+        ("cdk-out/Web.template.json", "Web"),
+        ("cdk-out/assembly-Prod/ProdApi2466CF1F.template.json", "Prod-Api"),
+    ]
+    assert all(os.path.isabs(t.path) and t.path.endswith(t.name.split("/")[-1]) for t in templates)
+
+
+def test_assembly_findings_line_up_across_stacks(in_fixtures: Path) -> None:
+    # The Web stack imports the Net stack's cluster: the service still finds its capacity.
+    findings = check_paths(["cdk-out"])
+    assert [(f.rule, f.template, f.resource, f.path) for f in findings] == [
+        ("dynamic-port-ingress", "cdk-out/Net.template.json", "AsgInstanceSecurityGroupC53F1492",
+         "Net/Asg/InstanceSecurityGroup/Resource"),
+        ("dynamic-port-ingress", "cdk-out/Web.template.json", "WebLBSecurityGroupAD942A36",
+         "Web/Web/LB/SecurityGroup/Resource"),
+        ("static-port-overcommit", "cdk-out/assembly-Prod/ProdApi2466CF1F.template.json", "ServiceD69D759B",
+         "Prod/Api/Service/Service"),
+        ("deployment-port-deadlock", "cdk-out/assembly-Prod/ProdApi2466CF1F.template.json", "ServiceD69D759B",
+         "Prod/Api/Service/Service"),
+    ]
+    assert "allows 0 of 28232 ports 32768-60999 from balancer security group Web/Web/LB/SecurityGroup" in findings[0].message
+
+
+def test_plain_directory_skips_json_that_is_no_template(tmp_path: Path) -> None:
+    # GIVEN the assembly's files without manifest.json (asset manifests are JSON without Resources)
+    for name in ("Net.template.json", "Net.assets.json", "Web.template.json", "Web.assets.json"):
+        shutil.copy(ASSEMBLY / name, tmp_path / name)
+    (tmp_path / "tree.json").write_text('{"version": "tree-0.1", "tree": {}}')
+    (tmp_path / "notes.txt").write_text("not read")
+    templates = load_templates([str(tmp_path)])
+    assert [os.path.basename(t.name) for t in templates] == ["Net.template.json", "Web.template.json"]
+    assert [t.stack_name for t in templates] == ["Net", "Web"]
+    # Cross-stack imports still resolve: CDK's export names are literal.
+    assert {f.rule for f in check_paths([str(tmp_path)])} == {"dynamic-port-ingress"}
+
+
+def test_single_json_file_and_display_name(in_fixtures: Path) -> None:
+    (template,) = load_templates(["./cdk-out/../cdk-out/Net.template.json"])
+    assert template.name == "cdk-out/Net.template.json"
+    assert template.stack_name == "Net"
+    (absolute,) = load_templates([str(ASSEMBLY / "Net.template.json")])
+    assert absolute.name == "cdk-out/Net.template.json"
+
+
+def test_same_file_twice_is_read_once(in_fixtures: Path) -> None:
+    templates = load_templates(["cdk-out", "cdk-out/Net.template.json"])
+    assert len(templates) == 3
+
+
+def test_yaml_template_with_short_tags(in_fixtures: Path) -> None:
+    (template,) = load_templates(["yaml/short-tags.yaml"])
+    assert template.stack_name == "short-tags"
+    resources = template.body["Resources"]
+    assert resources["Template"]["Properties"]["LaunchTemplateData"]["SecurityGroupIds"] == [
+        {"Fn::GetAtt": ["InstanceSg", "GroupId"]}
+    ]
+    assert resources["Asg"]["Properties"]["LaunchTemplate"]["Version"] == {
+        "Fn::GetAtt": ["Template", "LatestVersionNumber"]
+    }
+    assert template.body["AWSTemplateFormatVersion"] == "2010-09-09"
+    findings = check_paths(["yaml/short-tags.yaml"])
+    assert [(f.rule, f.resource) for f in findings] == [
+        ("static-port-overcommit", "Service"),
+        ("unverifiable", "Service"),
+    ]
+    assert "2 tasks need tcp/8080 on capacity Asg, which has at most 1 instance" in findings[0].message
+    assert "Fn::If" in findings[1].message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("!Ref Cluster", {"Ref": "Cluster"}),
+        ("!GetAtt Lb.DNSName", {"Fn::GetAtt": ["Lb", "DNSName"]}),
+        ("!GetAtt [Lb, DNSName]", {"Fn::GetAtt": ["Lb", "DNSName"]}),
+        ("!GetAtt Db.Endpoint.Address", {"Fn::GetAtt": ["Db", "Endpoint.Address"]}),
+        ("!Sub '${A}-x'", {"Fn::Sub": "${A}-x"}),
+        ("!Join [':', [a, b]]", {"Fn::Join": [":", ["a", "b"]]}),
+        ("!Select [0, !GetAZs '']", {"Fn::Select": [0, {"Fn::GetAZs": ""}]}),
+        ("!Split [',', 'a,b']", {"Fn::Split": [",", "a,b"]}),
+        ("!ImportValue Net:Cluster", {"Fn::ImportValue": "Net:Cluster"}),
+        ("!If [C, 1, 2]", {"Fn::If": ["C", 1, 2]}),
+        ("!Equals [a, b]", {"Fn::Equals": ["a", "b"]}),
+        ("!Not [!Condition C]", {"Fn::Not": [{"Condition": "C"}]}),
+        ("!And [!Condition A, !Condition B]", {"Fn::And": [{"Condition": "A"}, {"Condition": "B"}]}),
+        ("!Or [!Condition A, !Condition B]", {"Fn::Or": [{"Condition": "A"}, {"Condition": "B"}]}),
+        ("!FindInMap [M, k, v]", {"Fn::FindInMap": ["M", "k", "v"]}),
+        ("!Base64 text", {"Fn::Base64": "text"}),
+        ("!Cidr [10.0.0.0/16, 4, 8]", {"Fn::Cidr": ["10.0.0.0/16", 4, 8]}),
+        ("!GetAZs eu-west-1", {"Fn::GetAZs": "eu-west-1"}),
+    ],
+)
+def test_yaml_short_tags_become_long_forms(text: str, expected: object) -> None:
+    assert parse_yaml(f"Value: {text}\n") == {"Value": expected}
+
+
+def test_template_suffix_reads_json_and_yaml(tmp_path: Path) -> None:
+    (tmp_path / "a.template").write_text(json.dumps({"Resources": {"C": {"Type": "AWS::ECS::Cluster"}}}))
+    (tmp_path / "b.template").write_text("Resources:\n  C:\n    Type: AWS::ECS::Cluster\n")
+    (tmp_path / "c.yml").write_text("Resources:\n  C: {Type: AWS::ECS::Cluster}\n")
+    templates = load_templates([str(tmp_path)])
+    assert [os.path.basename(t.name) for t in templates] == ["a.template", "b.template", "c.yml"]
+    assert [t.stack_name for t in templates] == ["a", "b", "c"]
+
+
+def test_assembly_stack_name_resolves_aws_stack_name(tmp_path: Path) -> None:
+    # GIVEN an assembly whose producer exports "${AWS::StackName}:Cluster" under stack name prod-net
+    producer = {
+        "Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"}},
+        "Outputs": {"C": {"Value": {"Ref": "Cluster"}, "Export": {"Name": {"Fn::Sub": "${AWS::StackName}:Cluster"}}}},
+    }
+    consumer = {
+        "Resources": {
+            "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"ContainerDefinitions": [
+                {"Name": "web", "PortMappings": [{"ContainerPort": 80, "HostPort": 8080}]}]}},
+            "Service": {"Type": "AWS::ECS::Service", "Properties": {
+                "Cluster": {"Fn::ImportValue": "prod-net:Cluster"}, "TaskDefinition": {"Ref": "Task"},
+                "LaunchType": "EC2", "DeploymentConfiguration": {"MinimumHealthyPercent": 0}}},
+        }
+    }
+    (tmp_path / "Net.template.json").write_text(json.dumps(producer))
+    (tmp_path / "App.template.json").write_text(json.dumps(consumer))
+    manifest = {"version": "55.0.0", "artifacts": {
+        "Net": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Net.template.json", "stackName": "prod-net"}},
+        "App": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "App.template.json"}},
+        "Tree": {"type": "cdk:tree", "properties": {"file": "tree.json"}},
+    }}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    # WHEN checked THEN the service's cluster is found: it has no capacity, which is unverifiable (not unknown)
+    findings = check_paths([str(tmp_path)])
+    assert [f.rule for f in findings] == ["unverifiable"]
+    assert "no Auto Scaling group of the templates given registers instances with cluster Cluster" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("bad/invalid.json", "bad/invalid.json: invalid JSON at line 4 column 5: Expecting ',' delimiter"),
+        ("bad/invalid.yaml", "bad/invalid.yaml: invalid YAML at line 4 column 4: did not find expected key"),
+        ("bad/unknown-tag.yaml", "bad/unknown-tag.yaml: invalid YAML at line 2 column 6: could not determine a "
+                                 "constructor for the tag '!Unheard-of-tag'"),
+        ("bad/not-a-template.json", "bad/not-a-template.json: not a CloudFormation template (no Resources mapping)"),
+        ("bad/missing.json", "bad/missing.json: no such file or directory"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_file(in_fixtures: Path, path: str, message: str) -> None:
+    with pytest.raises(PortPlanInputError) as raised:
+        load_templates([path])
+    assert str(raised.value) == message
+
+
+def test_empty_directory_and_broken_assembly(tmp_path: Path) -> None:
+    with pytest.raises(PortPlanInputError, match=r"no CloudFormation templates found$"):
+        load_templates([str(tmp_path)])
+    (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": {
+        "S": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "S.template.json"}}}}))
+    with pytest.raises(PortPlanInputError, match=r"S.template.json: no such file \(named in .*manifest.json\)$"):
+        load_templates([str(tmp_path)])
+    (tmp_path / "manifest.json").write_text("[]")
+    with pytest.raises(PortPlanInputError, match=r"not a cloud assembly manifest"):
+        load_templates([str(tmp_path)])
+
+
+def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b'{"Resources": "\xff\xfe"}')
+    with pytest.raises(PortPlanInputError, match=r"^.*binary.json: invalid JSON"):
+        load_templates([str(binary)])
+    yaml_binary = tmp_path / "binary.yaml"
+    yaml_binary.write_bytes(b"Resources: \xff\n")
+    with pytest.raises(PortPlanInputError, match=r"^.*binary.yaml: invalid YAML"):
+        load_templates([str(yaml_binary)])
+    if os.geteuid() != 0:  # root reads anything
+        locked = tmp_path / "locked.json"
+        locked.write_text("{}")
+        locked.chmod(0)
+        with pytest.raises(PortPlanInputError, match=r"locked.json: cannot read: Permission denied$"):
+            load_templates([str(locked)])
+
+
+def test_yaml_is_imported_only_when_a_yaml_file_is_read() -> None:
+    code = (
+        "import sys; from constructs_lib.portplan import check_paths; "
+        f"check_paths([{str(ASSEMBLY)!r}]); print('yaml' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
