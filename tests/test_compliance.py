@@ -104,3 +104,26 @@ def test_a_narrow_allowed_cidr_needs_no_acknowledgment(tmp_path):
     stacks = nag_report(app, tmp_path)
     assert stacks["Internal"]["open"] == set()
     assert not any("EC23" in ack for ack in stacks["Internal"]["acknowledged"])
+
+
+def test_nist_opt_in_reports_what_the_readme_lists(tmp_path):
+    """`-c compliance=nist80053r5` runs the NIST pack; what it still reports is documented."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+             "CDK_OUTDIR": str(tmp_path), "CDK_CONTEXT_JSON": json.dumps({"compliance": "nist80053r5"})},
+    )
+    assert result.returncode != 0
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    [nist] = [p for p in report["pluginReports"] if p["pluginName"] == "NIST.800.53.R5"]
+    reported = {v["ruleName"].removeprefix("NIST.800.53.R5-") for v in nist["violations"]}
+    readme = (ROOT / "README.md").read_text().split("### NIST 800-53 rev 5 (opt-in)")[1].split("\n## ")[0]
+    documented = set(re.findall(r"`([A-Za-z0-9]+)`", readme)) - {"nist80053r5", "certificate", "access_logs_bucket"}
+    assert reported == documented
