@@ -13,8 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
-from .portplan import Finding, PortPlanInputError, build_model, load_templates
-from .portplan.rules import run_rules
+from .portplan import Finding, PortPlanInputError, plan_paths, run_rules
 from .portplan._gc import paused_gc
 
 PROG = "port-plan"
@@ -44,7 +43,7 @@ def main(argv: Sequence[str] | None = None, *, exit_when_done: bool = False) -> 
     """Run the CLI; return the exit status.
 
     With `exit_when_done` (what `python -m constructs_lib` asks for) the process ends as soon as
-    the report is written, without freeing the parsed templates object by object first.
+    the report is written, without freeing the model object by object first.
     """
     try:
         arguments = _parser().parse_args(argv)
@@ -56,24 +55,23 @@ def main(argv: Sequence[str] | None = None, *, exit_when_done: bool = False) -> 
 
 def _check(paths: Sequence[str], output: str, exit_when_done: bool) -> int:
     try:
-        templates = load_templates(paths)
+        plan = plan_paths(paths)
     except PortPlanInputError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-    plan = build_model(templates)
     findings = run_rules(plan)
     status = 1 if any(f.severity == "error" for f in findings) else 0
     try:
         if output == "json":
             sys.stdout.write(json.dumps({"findings": [f.as_dict() for f in findings]}, indent=2) + "\n")
         else:
-            _write_text(findings, len(templates), sys.stdout)
+            _write_text(findings, len(plan.template_paths), sys.stdout)
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader went away (`| head`): stay quiet, keep the verdict.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if exit_when_done:
-        # Templates and plan are still referenced here: skip tearing down millions of objects.
+        # The plan is still referenced here: skip tearing down its objects one by one.
         sys.stderr.flush()
         os._exit(status)
     return status
@@ -87,9 +85,7 @@ def _write_text(findings: Sequence[Finding], templates: int, out: TextIO) -> Non
         out.write(f"  fix: {finding.fix}\n\n")
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
-    out.write(
-        f"{_count(errors, 'error')}, {_count(warnings, 'warning')} in {_count(templates, 'template')}\n"
-    )
+    out.write(f"{_count(errors, 'error')}, {_count(warnings, 'warning')} in {_count(templates, 'template')}\n")
 
 
 def _count(number: int, word: str) -> str:

@@ -152,8 +152,14 @@ class Stack:
             self.add(provider, "AWS::ECS::CapacityProvider", {"AutoScalingGroupProvider": provider_props})
         return logical_id
 
-    def task(self, logical_id: str, mappings: Iterable[Mapping_] = (), *, mode: str | None = "bridge",
-             containers: list[dict[str, Any]] | None = None) -> str:
+    def task(
+        self,
+        logical_id: str,
+        mappings: Iterable[Mapping_] = (),
+        *,
+        mode: str | None = "bridge",
+        containers: list[dict[str, Any]] | None = None,
+    ) -> str:
         """A task definition with one container `web` mapping (containerPort, hostPort, protocol)s."""
         if containers is None:
             port_mappings = []
@@ -227,8 +233,12 @@ class Stack:
             target_props["TargetType"] = target_type
         if health_check_port is not None:
             target_props["HealthCheckPort"] = health_check_port
-        self.add(f"{logical_id}Tg", "AWS::ElasticLoadBalancingV2::TargetGroup", target_props,
-                 path=f"{self.name}/{logical_id}/Tg/Resource")
+        self.add(
+            f"{logical_id}Tg",
+            "AWS::ElasticLoadBalancingV2::TargetGroup",
+            target_props,
+            path=f"{self.name}/{logical_id}/Tg/Resource",
+        )
         self.add(
             f"{logical_id}Listener",
             "AWS::ElasticLoadBalancingV2::Listener",
@@ -240,8 +250,9 @@ class Stack:
         )
         return f"{logical_id}Tg"
 
-    def ingress(self, group: str, source: str | None, low: int, high: int, protocol: Any = "tcp",
-                cidr: Any = None) -> str:
+    def ingress(
+        self, group: str, source: str | None, low: int, high: int, protocol: Any = "tcp", cidr: Any = None
+    ) -> str:
         """A standalone ingress rule on `group` from security group `source` (or from `cidr`)."""
         properties: dict[str, Any] = {
             "GroupId": att(group, "GroupId"),
@@ -284,9 +295,14 @@ def static_app(*, tasks: int = 2, instances: int = 2, host_port: int = 8080, **s
     return stack
 
 
-def balanced_app(*, health_check_port: object = None, open_range: tuple[int, int] | None = (32768, 65535),
-                 settings: tuple[str, ...] = (), lb_egress: list[dict[str, object]] | None = None,
-                 host_port: int | None = 0) -> Stack:
+def balanced_app(
+    *,
+    health_check_port: object = None,
+    open_range: tuple[int, int] | None = (32768, 65535),
+    settings: tuple[str, ...] = (),
+    lb_egress: list[dict[str, object]] | None = None,
+    host_port: int | None = 0,
+) -> Stack:
     """A dynamic-port service behind an ALB; `open_range` is the ingress the instances allow from it."""
     stack = Stack()
     stack.cluster()

@@ -4,22 +4,36 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
+import weakref
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from portplan_builders import Stack, att, check, link, ref
 
-from constructs_lib.portplan import LoadedTemplate, Unknown, build_model, check_templates
-from constructs_lib.portplan.intrinsics import Resolver, ResourceRef, as_int, attach_exports
+from constructs_lib.portplan import (
+    LoadedTemplate,
+    TemplatesOutOfOrder,
+    Unknown,
+    build_model,
+    check_paths,
+    check_templates,
+    iter_templates,
+    load_templates,
+    plan_paths,
+    run_rules,
+)
+from constructs_lib.portplan.intrinsics import ExportTable, Resolver, ResourceRef, as_int
 from constructs_lib.portplan.model import DEFAULT_DYNAMIC_RANGE, Peer
-from portplan_builders import Stack, att, check, link, ref, user_data
 
 
 def resolver(body: dict[str, Any], name: str = "T", stack_name: str = "Stack") -> Resolver:
     found = Resolver(name, body, stack_name)
-    attach_exports([found], [body.get("Outputs", {})])
+    ExportTable().add(found, body.get("Outputs", {}))
     return found
 
 
@@ -117,11 +131,13 @@ def test_ambiguous_export_is_unknown() -> None:
 def test_user_data_settings_are_read() -> None:
     stack = Stack()
     stack.cluster()
-    stack.capacity(settings=[
-        "ECS_DYNAMIC_HOST_PORT_RANGE=40000-50000",
-        "'ECS_RESERVED_PORTS=[22, 2375, 2376, 51678, 51679, 9000]'",
-        "ECS_RESERVED_PORTS_UDP=[53]",
-    ])
+    stack.capacity(
+        settings=[
+            "ECS_DYNAMIC_HOST_PORT_RANGE=40000-50000",
+            "'ECS_RESERVED_PORTS=[22, 2375, 2376, 51678, 51679, 9000]'",
+            "ECS_RESERVED_PORTS_UDP=[53]",
+        ]
+    )
     group = build_model([stack.loaded()]).auto_scaling_groups[("Stack.template.json", "Asg")]
     assert group.cluster == ("Stack.template.json", "Cluster")
     assert group.dynamic_range == (40000, 50000)
@@ -136,7 +152,11 @@ def test_user_data_settings_are_read() -> None:
     "data",
     [
         {"Fn::Base64": {"Fn::Sub": "#!/bin/bash\necho ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n"}},
-        {"Fn::Base64": {"Fn::Sub": ["echo \"ECS_CLUSTER=${Name}\" >> /etc/ecs/ecs.config", {"Name": {"Ref": "Cluster"}}]}},
+        {
+            "Fn::Base64": {
+                "Fn::Sub": ['echo "ECS_CLUSTER=${Name}" >> /etc/ecs/ecs.config', {"Name": {"Ref": "Cluster"}}]
+            }
+        },
         {"Fn::Base64": "cat <<'EOF' >> /etc/ecs/ecs.config\nECS_CLUSTER=named\nEOF\n"},
         base64.b64encode(b"#!/bin/bash\necho ECS_CLUSTER=named >> /etc/ecs/ecs.config\n").decode(),
     ],
@@ -176,7 +196,9 @@ def test_unknown_user_data_makes_pools_doubtful() -> None:
     assert isinstance(group.cluster, Unknown) and isinstance(group.dynamic_range, Unknown)
     pool = plan.pools[("Stack.template.json", "Service")]
     assert pool.members == () and pool.high is None
-    assert "Auto Scaling group Stack/Asg/ASG may register with it" in pool.doubts[0]
+    assert (
+        "Auto Scaling group Stack/Asg/ASG may add instances: the cluster it registers with is unknown" in pool.doubts[0]
+    )
     assert [f.rule for f in check(stack)] == ["unverifiable"]
 
 
@@ -210,12 +232,23 @@ def test_cross_stack_cluster_provider_and_security_groups() -> None:
     app.add(
         "FromLb",
         "AWS::EC2::SecurityGroupIngress",
-        {"GroupId": {"Fn::ImportValue": sg_export}, "IpProtocol": "tcp", "FromPort": 32768, "ToPort": 65535,
-         "SourceSecurityGroupId": att("LbSg", "GroupId")},
+        {
+            "GroupId": {"Fn::ImportValue": sg_export},
+            "IpProtocol": "tcp",
+            "FromPort": 32768,
+            "ToPort": 65535,
+            "SourceSecurityGroupId": att("LbSg", "GroupId"),
+        },
     )
     app.task("Task", [(80, 0, "tcp")])
-    app.service("Service", "Task", desired=3, cluster={"Fn::ImportValue": cluster_export}, launch_type=None,
-                load_balancers=[link(group)])
+    app.service(
+        "Service",
+        "Task",
+        desired=3,
+        cluster={"Fn::ImportValue": cluster_export},
+        launch_type=None,
+        load_balancers=[link(group)],
+    )
     app.props("Service")["CapacityProviderStrategy"] = [{"CapacityProvider": {"Fn::ImportValue": provider_export}}]
     plan = build_model([net.loaded(), app.loaded()])
     service = plan.services[("App.template.json", "Service")]
@@ -241,7 +274,9 @@ def test_fargate_services_have_no_pool() -> None:
 def test_security_group_egress_semantics() -> None:
     stack = Stack()
     stack.security_group("Open")
-    stack.security_group("Closed", egress=[{"CidrIp": "255.255.255.255/32", "IpProtocol": "icmp", "FromPort": 252, "ToPort": 86}])
+    stack.security_group(
+        "Closed", egress=[{"CidrIp": "255.255.255.255/32", "IpProtocol": "icmp", "FromPort": 252, "ToPort": 86}]
+    )
     plan = build_model([stack.loaded()])
     assert plan.security_groups[("Stack.template.json", "Open")].allows_all_egress is True
     assert plan.security_groups[("Stack.template.json", "Closed")].allows_all_egress is False
@@ -255,7 +290,11 @@ def test_origins_keep_template_logical_id_and_path() -> None:
     assert plan.clusters[("Stack.template.json", "Cluster")].origin.path == "Stack/Cluster/Resource"
     bare = plan.clusters[("Stack.template.json", "Bare")].origin
     assert (bare.template, bare.template_path, bare.logical_id, bare.path) == (
-        "Stack.template.json", "/fixtures/Stack.template.json", "Bare", None)
+        "Stack.template.json",
+        "/fixtures/Stack.template.json",
+        "Bare",
+        None,
+    )
 
 
 def test_service_defaults() -> None:
@@ -266,7 +305,12 @@ def test_service_defaults() -> None:
     plan = build_model([stack.loaded()])
     replica = plan.services[("Stack.template.json", "Replica")]
     daemon = plan.services[("Stack.template.json", "Daemon")]
-    assert (replica.desired_count, replica.minimum_healthy_percent, replica.maximum_percent, replica.rolling) == (1, 100, 200, True)
+    assert (replica.desired_count, replica.minimum_healthy_percent, replica.maximum_percent, replica.rolling) == (
+        1,
+        100,
+        200,
+        True,
+    )
     assert (daemon.minimum_healthy_percent, daemon.maximum_percent) == (0, 100)
     assert isinstance(replica.cluster, Unknown) and "default cluster" in replica.cluster.reason
     assert plan.task_definitions[("Stack.template.json", "Task")].network_mode == "bridge"
@@ -275,9 +319,27 @@ def test_service_defaults() -> None:
 # -- odd values never crash -------------------------------------------------------------------------
 
 ODD_VALUES: list[Any] = [
-    None, "", "abc", "8080", -1, 0, 1.5, True, [], [1, 2], {}, {"a": 1}, {"Ref": "Param"}, {"Ref": "AWS::NoValue"},
-    {"Fn::If": ["C", 1, 2]}, {"Fn::GetAtt": 5}, {"Fn::ImportValue": {"Ref": "Param"}}, {"Fn::Join": [1, 2]},
-    {"Fn::Sub": ["${X}", "not-a-map"]}, {"Fn::Select": ["x", "y"]}, {"Fn::Unknown": 1},
+    None,
+    "",
+    "abc",
+    "8080",
+    -1,
+    0,
+    1.5,
+    True,
+    [],
+    [1, 2],
+    {},
+    {"a": 1},
+    {"Ref": "Param"},
+    {"Ref": "AWS::NoValue"},
+    {"Fn::If": ["C", 1, 2]},
+    {"Fn::GetAtt": 5},
+    {"Fn::ImportValue": {"Ref": "Param"}},
+    {"Fn::Join": [1, 2]},
+    {"Fn::Sub": ["${X}", "not-a-map"]},
+    {"Fn::Select": ["x", "y"]},
+    {"Fn::Unknown": 1},
 ]
 
 
@@ -286,22 +348,39 @@ def full_app() -> Stack:
     stack = Stack()
     stack.parameters["Param"] = {"Type": "String"}
     stack.cluster()
-    stack.props("Cluster").update({"ClusterName": "c", "DefaultCapacityProviderStrategy": [{"CapacityProvider": ref("Provider")}]})
+    stack.props("Cluster").update(
+        {"ClusterName": "c", "DefaultCapacityProviderStrategy": [{"CapacityProvider": ref("Provider")}]}
+    )
     stack.capacity(min_size=1, max_size=3, desired=2, provider="Provider", settings=["ECS_RESERVED_PORTS=[9]"])
     stack.capacity("Legacy", min_size=1, launch_configuration=True)
-    stack.add("Assoc", "AWS::ECS::ClusterCapacityProviderAssociations", {
-        "Cluster": ref("Cluster"), "CapacityProviders": [ref("Provider")],
-        "DefaultCapacityProviderStrategy": [{"CapacityProvider": ref("Provider"), "Base": 0, "Weight": 1}]})
+    stack.add(
+        "Assoc",
+        "AWS::ECS::ClusterCapacityProviderAssociations",
+        {
+            "Cluster": ref("Cluster"),
+            "CapacityProviders": [ref("Provider")],
+            "DefaultCapacityProviderStrategy": [{"CapacityProvider": ref("Provider"), "Base": 0, "Weight": 1}],
+        },
+    )
     group = stack.balancer(health_check_port="8081")
     stack.ingress("AsgSg", "LbSg", 32768, 65535)
     stack.egress("LbSg", "AsgSg", 32768, 65535)
-    stack.props("AsgSg")["SecurityGroupIngress"] = [{"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2, "CidrIp": "0.0.0.0/0"}]
-    stack.add("Rule", "AWS::ElasticLoadBalancingV2::ListenerRule", {
-        "ListenerArn": ref("LbListener"), "Actions": [{"ForwardConfig": {"TargetGroups": [{"TargetGroupArn": ref(group)}]}}]})
+    stack.props("AsgSg")["SecurityGroupIngress"] = [
+        {"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2, "CidrIp": "0.0.0.0/0"}
+    ]
+    stack.add(
+        "Rule",
+        "AWS::ElasticLoadBalancingV2::ListenerRule",
+        {
+            "ListenerArn": ref("LbListener"),
+            "Actions": [{"ForwardConfig": {"TargetGroups": [{"TargetGroupArn": ref(group)}]}}],
+        },
+    )
     stack.task("Task", [(80, 0, "tcp"), (81, 8081, "udp")])
     stack.task("Host", [(80, 80, "tcp")], mode="host")
-    stack.service("Service", "Task", desired=2, strategy=["Provider"], minimum=50, maximum=200,
-                  load_balancers=[link(group)])
+    stack.service(
+        "Service", "Task", desired=2, strategy=["Provider"], minimum=50, maximum=200, load_balancers=[link(group)]
+    )
     stack.props("Service")["DeploymentController"] = {"Type": "ECS"}
     stack.service("Daemon", "Host", daemon=True)
     return stack
@@ -345,10 +424,32 @@ def test_odd_values_in_every_property_never_raise() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-70000, 70000) | st.text(max_size=8) | st.sampled_from(["tcp", "-1", "8080"]),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.sampled_from(["Ref", "Fn::GetAtt", "Fn::Join", "Fn::Sub", "Fn::ImportValue", "Fn::Select",
-                                       "Fn::Split", "Fn::Base64", "Fn::If", "x"]), children, max_size=2),
+    st.none()
+    | st.booleans()
+    | st.integers(-70000, 70000)
+    | st.text(max_size=8)
+    | st.sampled_from(["tcp", "-1", "8080"]),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "Ref",
+                    "Fn::GetAtt",
+                    "Fn::Join",
+                    "Fn::Sub",
+                    "Fn::ImportValue",
+                    "Fn::Select",
+                    "Fn::Split",
+                    "Fn::Base64",
+                    "Fn::If",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=2,
+        )
+    ),
     max_leaves=8,
 )
 
@@ -370,3 +471,99 @@ def test_random_values_never_raise(data: st.DataObject) -> None:
         except (KeyError, IndexError, TypeError):
             continue  # an earlier replacement removed the parent
     check_templates([LoadedTemplate("Stack.template.json", "/x", body, "Stack")])
+
+
+# -- reading templates one at a time --------------------------------------------------------------
+
+
+def cross_stack_files(directory: Path) -> tuple[Stack, Stack]:
+    """App imports Net's cluster; App sorts first, so a plain directory lists it before Net."""
+    net = Stack("Net")
+    net.cluster()
+    net.capacity(min_size=1)
+    exported = net.export("RefCluster", ref("Cluster"))
+    app = Stack("App")
+    app.task("Task", [(80, 8080, "tcp")])
+    app.service("Service", "Task", desired=2, cluster={"Fn::ImportValue": exported})
+    net.write(directory)
+    app.write(directory)
+    return net, app
+
+
+def test_streaming_a_directory_in_the_wrong_order_is_detected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cross_stack_files(tmp_path)
+    with pytest.raises(TemplatesOutOfOrder):
+        build_model(iter_templates(["."]))
+    # plan_paths falls back to reading all templates at once
+    plan = plan_paths(["."])
+    assert plan.services[("App.template.json", "Service")].cluster == ("Net.template.json", "Cluster")
+    assert [f.rule for f in check_paths(["."])] == ["static-port-overcommit"]
+
+
+def test_streaming_an_assembly_follows_its_dependencies(tmp_path: Path) -> None:
+    # GIVEN an assembly where App (sorted first) depends on Net
+    cross_stack_files(tmp_path)
+    manifest = {
+        "version": "55.0.0",
+        "artifacts": {
+            "App": {
+                "type": "aws:cloudformation:stack",
+                "properties": {"templateFile": "App.template.json"},
+                "dependencies": ["Net", "App.assets"],
+            },
+            "Net": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Net.template.json"}},
+        },
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    # WHEN streamed THEN Net comes first and nothing needs a second reading
+    assert [t.stack_name for t in iter_templates([str(tmp_path)])] == ["Net", "App"]
+    streamed = build_model(iter_templates([str(tmp_path)]))
+    whole = build_model(load_templates([str(tmp_path)]))
+    assert streamed.services.keys() == whole.services.keys()
+    assert [s.cluster for s in streamed.services.values()] == [s.cluster for s in whole.services.values()]
+    assert run_rules(streamed) == run_rules(whole)
+
+
+def test_streaming_detects_a_literal_name_defined_later(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    # GIVEN instances registering with cluster "shared" by name, the cluster defined in a later file
+    capacity = Stack("A")
+    capacity.capacity(cluster="shared", min_size=1)
+    capacity.task("Task", [(80, 8080, "tcp")])
+    clusters = Stack("B")
+    clusters.cluster()
+    clusters.props("Cluster")["ClusterName"] = "shared"
+    capacity.write(tmp_path)
+    clusters.write(tmp_path)
+    with pytest.raises(TemplatesOutOfOrder):
+        build_model(iter_templates(["."]))
+    (group,) = plan_paths(["."]).auto_scaling_groups.values()
+    assert group.cluster == ("B.template.json", "Cluster")
+
+
+def test_streaming_lets_each_template_go(tmp_path: Path) -> None:
+    for index in range(4):
+        stack = Stack(f"S{index}")
+        stack.cluster()
+        stack.capacity(min_size=1)
+        stack.task("Task", [(80, 8080, "tcp")])
+        stack.service("Service", "Task", desired=1)
+        stack.write(tmp_path)
+    alive: list[weakref.ref[LoadedTemplate]] = []
+
+    def templates() -> Iterator[LoadedTemplate]:
+        for template in iter_templates([str(tmp_path)]):
+            assert all(ref() is None for ref in alive[:-1]), "an earlier template is still held"
+            alive.append(weakref.ref(template))
+            yield template
+
+    plan = build_model(templates())
+    assert len(plan.services) == 4 and len(alive) == 4
+
+
+def test_streamed_and_whole_fixture_assembly_agree() -> None:
+    assembly = str(Path(__file__).parent / "fixtures" / "portplan" / "cdk-out")
+    whole = check_templates(load_templates([assembly]))
+    assert check_paths([assembly]) == whole
+    assert run_rules(build_model(iter_templates([assembly]))) == whole

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from portplan_builders import Stack, check, rules_of
 
 from constructs_lib.portplan.placement import Demand, components, place
-from portplan_builders import Stack, check, rules_of
 
 PORTS = (1001, 1002, 1003)
 
@@ -53,7 +53,7 @@ def test_components_split_on_ports_and_classes() -> None:
     b = demand("B", 1, tcp(80), ["h"])
     c = demand("C", 1, tcp(80, 81), ["g"])
     d = demand("D", 1, tcp(81), ["g"])
-    groups = sorted(sorted(x.name for x in g) for g in components([a, b, c, d]))
+    groups = sorted(sorted(str(x.name) for x in g) for g in components([a, b, c, d]))
     assert groups == [["A", "C", "D"], ["B"]]
 
 
@@ -115,7 +115,7 @@ def brute_force_fits(instances: int, services: Sequence[Spec]) -> bool:
     for choice in itertools.product(*choices):
         used = [set(held) for _ in range(instances)]
         fits = True
-        for service, chosen in zip(replicas, choice):
+        for service, chosen in zip(replicas, choice, strict=True):
             for index in chosen:
                 if used[index] & service.ports:
                     fits = False
@@ -151,16 +151,14 @@ def test_overcommit_verdict_equals_brute_force(instances: int, services: list[Sp
     assert overcommitted == (not brute_force_fits(instances, services))
 
 
-def brute_force_classes(capacity: dict[str, int], demands: Sequence[Demand]) -> bool:
+def brute_force_classes(capacity: dict[Hashable, int], demands: Sequence[Demand]) -> bool:
     instances = [c for c, n in sorted(capacity.items()) for _ in range(n)]
     demands = [d for d in demands if d.tasks > 0 and d.ports]
-    choices = [
-        itertools.combinations([i for i, c in enumerate(instances) if c in d.classes], d.tasks) for d in demands
-    ]
+    choices = [itertools.combinations([i for i, c in enumerate(instances) if c in d.classes], d.tasks) for d in demands]
     for choice in itertools.product(*choices):
         used: list[set[tuple[str, int]]] = [set() for _ in instances]
         fits = True
-        for d, chosen in zip(demands, choice):
+        for d, chosen in zip(demands, choice, strict=True):
             for index in chosen:
                 if used[index] & d.ports:
                     fits = False
@@ -189,5 +187,5 @@ def brute_force_classes(capacity: dict[str, int], demands: Sequence[Demand]) -> 
         unique_by=lambda d: d.name,
     ),
 )
-def test_place_with_several_groups_equals_brute_force(capacity: dict[str, int], demands: list[Demand]) -> None:
+def test_place_with_several_groups_equals_brute_force(capacity: dict[Hashable, int], demands: list[Demand]) -> None:
     assert place(demands, capacity).fits == brute_force_classes(capacity, demands)

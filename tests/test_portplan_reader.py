@@ -40,16 +40,35 @@ def test_assembly_findings_line_up_across_stacks(in_fixtures: Path) -> None:
     # The Web stack imports the Net stack's cluster: the service still finds its capacity.
     findings = check_paths(["cdk-out"])
     assert [(f.rule, f.template, f.resource, f.path) for f in findings] == [
-        ("dynamic-port-ingress", "cdk-out/Net.template.json", "AsgInstanceSecurityGroupC53F1492",
-         "Net/Asg/InstanceSecurityGroup/Resource"),
-        ("dynamic-port-ingress", "cdk-out/Web.template.json", "WebLBSecurityGroupAD942A36",
-         "Web/Web/LB/SecurityGroup/Resource"),
-        ("static-port-overcommit", "cdk-out/assembly-Prod/ProdApi2466CF1F.template.json", "ServiceD69D759B",
-         "Prod/Api/Service/Service"),
-        ("deployment-port-deadlock", "cdk-out/assembly-Prod/ProdApi2466CF1F.template.json", "ServiceD69D759B",
-         "Prod/Api/Service/Service"),
+        (
+            "dynamic-port-ingress",
+            "cdk-out/Net.template.json",
+            "AsgInstanceSecurityGroupC53F1492",
+            "Net/Asg/InstanceSecurityGroup/Resource",
+        ),
+        (
+            "dynamic-port-ingress",
+            "cdk-out/Web.template.json",
+            "WebLBSecurityGroupAD942A36",
+            "Web/Web/LB/SecurityGroup/Resource",
+        ),
+        (
+            "static-port-overcommit",
+            "cdk-out/assembly-Prod/ProdApi2466CF1F.template.json",
+            "ServiceD69D759B",
+            "Prod/Api/Service/Service",
+        ),
+        (
+            "deployment-port-deadlock",
+            "cdk-out/assembly-Prod/ProdApi2466CF1F.template.json",
+            "ServiceD69D759B",
+            "Prod/Api/Service/Service",
+        ),
     ]
-    assert "allows 0 of 28232 ports 32768-60999 from balancer security group Web/Web/LB/SecurityGroup" in findings[0].message
+    assert (
+        "allows 0 of 28232 ports 32768-60999 from balancer security group Web/Web/LB/SecurityGroup"
+        in findings[0].message
+    )
 
 
 def test_plain_directory_skips_json_that_is_no_template(tmp_path: Path) -> None:
@@ -142,25 +161,43 @@ def test_assembly_stack_name_resolves_aws_stack_name(tmp_path: Path) -> None:
     }
     consumer = {
         "Resources": {
-            "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"ContainerDefinitions": [
-                {"Name": "web", "PortMappings": [{"ContainerPort": 80, "HostPort": 8080}]}]}},
-            "Service": {"Type": "AWS::ECS::Service", "Properties": {
-                "Cluster": {"Fn::ImportValue": "prod-net:Cluster"}, "TaskDefinition": {"Ref": "Task"},
-                "LaunchType": "EC2", "DeploymentConfiguration": {"MinimumHealthyPercent": 0}}},
+            "Task": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "ContainerDefinitions": [{"Name": "web", "PortMappings": [{"ContainerPort": 80, "HostPort": 8080}]}]
+                },
+            },
+            "Service": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {
+                    "Cluster": {"Fn::ImportValue": "prod-net:Cluster"},
+                    "TaskDefinition": {"Ref": "Task"},
+                    "LaunchType": "EC2",
+                    "DeploymentConfiguration": {"MinimumHealthyPercent": 0},
+                },
+            },
         }
     }
     (tmp_path / "Net.template.json").write_text(json.dumps(producer))
     (tmp_path / "App.template.json").write_text(json.dumps(consumer))
-    manifest = {"version": "55.0.0", "artifacts": {
-        "Net": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Net.template.json", "stackName": "prod-net"}},
-        "App": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "App.template.json"}},
-        "Tree": {"type": "cdk:tree", "properties": {"file": "tree.json"}},
-    }}
+    manifest = {
+        "version": "55.0.0",
+        "artifacts": {
+            "Net": {
+                "type": "aws:cloudformation:stack",
+                "properties": {"templateFile": "Net.template.json", "stackName": "prod-net"},
+            },
+            "App": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "App.template.json"}},
+            "Tree": {"type": "cdk:tree", "properties": {"file": "tree.json"}},
+        },
+    }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     # WHEN checked THEN the service's cluster is found: it has no capacity, which is unverifiable (not unknown)
     findings = check_paths([str(tmp_path)])
     assert [f.rule for f in findings] == ["unverifiable"]
-    assert "no Auto Scaling group of the templates given registers instances with cluster Cluster" in findings[0].message
+    assert (
+        "no Auto Scaling group of the templates given registers instances with cluster Cluster" in findings[0].message
+    )
 
 
 @pytest.mark.parametrize(
@@ -168,8 +205,11 @@ def test_assembly_stack_name_resolves_aws_stack_name(tmp_path: Path) -> None:
     [
         ("bad/invalid.json", "bad/invalid.json: invalid JSON at line 4 column 5: Expecting ',' delimiter"),
         ("bad/invalid.yaml", "bad/invalid.yaml: invalid YAML at line 4 column 4: did not find expected key"),
-        ("bad/unknown-tag.yaml", "bad/unknown-tag.yaml: invalid YAML at line 2 column 6: could not determine a "
-                                 "constructor for the tag '!Unheard-of-tag'"),
+        (
+            "bad/unknown-tag.yaml",
+            "bad/unknown-tag.yaml: invalid YAML at line 2 column 6: could not determine a "
+            "constructor for the tag '!Unheard-of-tag'",
+        ),
         ("bad/not-a-template.json", "bad/not-a-template.json: not a CloudFormation template (no Resources mapping)"),
         ("bad/missing.json", "bad/missing.json: no such file or directory"),
     ],
@@ -183,8 +223,15 @@ def test_bad_input_is_one_line_naming_the_file(in_fixtures: Path, path: str, mes
 def test_empty_directory_and_broken_assembly(tmp_path: Path) -> None:
     with pytest.raises(PortPlanInputError, match=r"no CloudFormation templates found$"):
         load_templates([str(tmp_path)])
-    (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": {
-        "S": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "S.template.json"}}}}))
+    (tmp_path / "manifest.json").write_text(
+        json.dumps(
+            {
+                "artifacts": {
+                    "S": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "S.template.json"}}
+                }
+            }
+        )
+    )
     with pytest.raises(PortPlanInputError, match=r"S.template.json: no such file \(named in .*manifest.json\)$"):
         load_templates([str(tmp_path)])
     (tmp_path / "manifest.json").write_text("[]")

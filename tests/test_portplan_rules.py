@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from portplan_builders import Stack, att, balanced_app, check, ids, ref, rules_of, static_app
 
 from constructs_lib.portplan import RULES
 from constructs_lib.portplan.rules import RULES_BY_ID
-from portplan_builders import Stack, att, balanced_app, check, ids, ref, rules_of, static_app
 
 
 def test_catalogue_ids_are_the_interface() -> None:
@@ -128,7 +128,9 @@ def test_overcommit_dynamic_ports_never_overcommit() -> None:
     [(3, 1, []), (None, 3, []), (2, 1, ["static-port-overcommit"])],
     ids=["desired-capacity-counts", "min-size-when-no-desired", "desired-too-small"],
 )
-def test_overcommit_counts_desired_capacity_else_min_size(desired: int | None, min_size: int, expected: list[str]) -> None:
+def test_overcommit_counts_desired_capacity_else_min_size(
+    desired: int | None, min_size: int, expected: list[str]
+) -> None:
     stack = Stack()
     stack.cluster()
     stack.capacity(min_size=min_size, max_size=10, desired=desired)
@@ -286,7 +288,10 @@ def test_deadlock_daemon_defaults_are_fine() -> None:
 def test_reserved_host_port_noncompliant_agent_defaults(port: int) -> None:
     findings = check(static_app(tasks=1, instances=1, host_port=port))
     assert ("reserved-host-port", "Task") in ids(findings)
-    assert f"maps host port tcp/{port}, which the ECS agent reserves by default" in rules_of(findings, "reserved-host-port")[0].message
+    assert (
+        f"maps host port tcp/{port}, which the ECS agent reserves by default"
+        in rules_of(findings, "reserved-host-port")[0].message
+    )
 
 
 def test_reserved_host_port_from_user_data() -> None:
@@ -391,8 +396,12 @@ def test_duplicate_container_port_in_awsvpc() -> None:
 
 @pytest.mark.parametrize(
     ("mapping", "text"),
-    [((70000, 0, "tcp"), "containerPort 70000"), ((0, 0, "tcp"), "containerPort 0"), ((80, -1, "tcp"), "hostPort -1"),
-     ((80, 65536, "tcp"), "hostPort 65536")],
+    [
+        ((70000, 0, "tcp"), "containerPort 70000"),
+        ((0, 0, "tcp"), "containerPort 0"),
+        ((80, -1, "tcp"), "hostPort -1"),
+        ((80, 65536, "tcp"), "hostPort 65536"),
+    ],
 )
 def test_invalid_port_noncompliant(mapping: tuple[int, int, str], text: str) -> None:
     stack = Stack()
@@ -535,7 +544,10 @@ def test_static_port_in_dynamic_range_warning() -> None:
     findings = check(static_app(tasks=1, instances=1, host_port=40000))
     assert ids(findings) == {("static-port-in-dynamic-range", "Task")}
     assert findings[0].severity == "warning"
-    assert "host port tcp/40000, inside the dynamic host port range 32768-60999 in force on capacity Stack/Asg/ASG" in findings[0].message
+    assert (
+        "host port tcp/40000, inside the dynamic host port range 32768-60999 in force on capacity Stack/Asg/ASG"
+        in findings[0].message
+    )
 
 
 def test_static_port_outside_pinned_range_is_fine() -> None:
@@ -596,7 +608,10 @@ def test_unverifiable_cluster_without_capacity() -> None:
     stack.service("Service", "Task", desired=2)
     findings = check(stack)
     assert ids(findings) == {("unverifiable", "Service")}
-    assert "no Auto Scaling group of the templates given registers instances with cluster Stack/Cluster" in findings[0].message
+    assert (
+        "no Auto Scaling group of the templates given registers instances with cluster Stack/Cluster"
+        in findings[0].message
+    )
 
 
 def test_unverifiable_host_port_parameter() -> None:

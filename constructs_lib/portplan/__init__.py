@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from ._gc import paused_gc
 from .findings import Finding
 from .intrinsics import Unknown
-from .model import PortPlan, build_model
-from .reader import LoadedTemplate, PortPlanInputError, load_templates
+from .model import PortPlan, TemplatesOutOfOrder, build_model
+from .reader import LoadedTemplate, PortPlanInputError, iter_templates, load_templates
 from .rules import RULES, Rule, run_rules
 
 __all__ = [
@@ -26,11 +26,15 @@ __all__ = [
     "PortPlan",
     "PortPlanInputError",
     "Rule",
+    "TemplatesOutOfOrder",
     "Unknown",
     "build_model",
     "check_paths",
     "check_templates",
+    "iter_templates",
     "load_templates",
+    "plan_paths",
+    "run_rules",
 ]
 
 
@@ -40,9 +44,24 @@ def check_templates(templates: Sequence[LoadedTemplate]) -> list[Finding]:
         return run_rules(build_model(templates))
 
 
+def plan_paths(paths: Sequence[str]) -> PortPlan:
+    """Read the templates under `paths` and build their port plan.
+
+    Templates are modelled one at a time and let go (cloud assemblies list producers first); when
+    one refers to a template read after it, all are read again and modelled together.
+    Raises PortPlanInputError (a one-line message naming the file) for input that cannot be read.
+    """
+    with paused_gc():
+        try:
+            return build_model(iter_templates(paths))
+        except TemplatesOutOfOrder:
+            return build_model(load_templates(paths))
+
+
 def check_paths(paths: Sequence[str]) -> list[Finding]:
     """Load templates from files, directories or cloud assemblies and check them.
 
     Raises PortPlanInputError (a one-line message naming the file) for input that cannot be read.
     """
-    return check_templates(load_templates(paths))
+    with paused_gc():
+        return run_rules(plan_paths(paths))

@@ -42,9 +42,7 @@ class Finding:
 
 def ordered(findings: Iterable[Finding], rule_order: dict[str, int]) -> list[Finding]:
     """Deduplicate and sort: by template, resource, the rule's place in the catalogue, message."""
-    unique = {
-        (f.template, f.resource, f.rule, f.message): f for f in findings
-    }
+    unique = {(f.template, f.resource, f.rule, f.message): f for f in findings}
     return sorted(
         unique.values(),
         key=lambda f: (f.template, f.resource, rule_order.get(f.rule, len(rule_order)), f.message),

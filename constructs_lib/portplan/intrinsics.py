@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 Key = tuple[str, str]
 """A resource's identity: (template display name, logical id)."""
@@ -53,7 +53,7 @@ class ResourceRef:
         return (self.template, self.logical_id)
 
 
-Part = Union[str, ResourceRef, Unknown]
+Part = str | ResourceRef | Unknown
 """One piece of a rendered string: literal text, a reference, or something unknown."""
 
 
@@ -99,8 +99,8 @@ def _describe(ref: ResourceRef) -> str:
 class Resolver:
     """Resolves the intrinsic functions of one template.
 
-    `exports` maps export names to the (resolver, value expression) that produced them, across all
-    templates given; it is attached once every template has its resolver.
+    `resources` only needs to tell which logical ids exist (a mapping from logical id to anything);
+    `exports` is the table of exports shared by all templates read (see ExportTable).
     """
 
     def __init__(self, template: str, body: Mapping[str, Any], stack_name: str) -> None:
@@ -112,8 +112,7 @@ class Resolver:
         self.parameters: Mapping[str, Any] = parameters if isinstance(parameters, dict) else {}
         mappings = body.get("Mappings")
         self.mappings: Mapping[str, Any] = mappings if isinstance(mappings, dict) else {}
-        self.exports: Mapping[str, tuple[Resolver, Any] | Unknown] | None = None
-        self.imported: dict[str, Any] = {}  # resolved imports, shared by all resolvers
+        self.exports: ExportTable | None = None
 
     # -- values ---------------------------------------------------------------------------------
 
@@ -136,15 +135,15 @@ class Resolver:
             return Unknown(f"{name} is not evaluated")
         return handler(self, arg, depth + 1)
 
-    def int(self, node: Any) -> int | Unknown | None:
+    def int_of(self, node: Any) -> int | Unknown | None:
         """Resolve `node` and read it as an integer."""
         return node if type(node) is int else as_int(self.value(node))
 
-    def str(self, node: Any) -> str | Unknown | None:
+    def str_of(self, node: Any) -> str | Unknown | None:
         """Resolve `node` and read it as a string."""
         return node if type(node) is str else as_str(self.value(node))
 
-    def list(self, node: Any) -> list[Any] | Unknown | None:
+    def list_of(self, node: Any) -> list[Any] | Unknown | None:
         """Resolve `node` and read it as a list (items still unresolved)."""
         if type(node) is list:
             return node
@@ -215,18 +214,7 @@ class Resolver:
             return Unknown(f"an import whose name is unknown ({name or 'missing'})")
         if self.exports is None:
             return Unknown(f"import {name!r} is not exported by any template given")
-        if name in self.imported:
-            return self.imported[name]
-        found = self.exports.get(name)
-        if found is None:
-            value: Any = Unknown(f"import {name!r} is not exported by any template given")
-        elif isinstance(found, Unknown):
-            value = found
-        else:
-            producer, expression = found
-            value = producer.value(expression, depth)
-        self.imported[name] = value
-        return value
+        return self.exports.resolve(name, depth)
 
     def _join(self, arg: Any, depth: int) -> Any:
         text = ""
@@ -324,7 +312,6 @@ class Resolver:
         return self.value(arg, depth)
 
 
-
 def _conditional(resolver: Resolver, arg: Any, depth: int) -> Unknown:
     return Unknown("Fn::If depends on a condition evaluated at deployment")
 
@@ -342,29 +329,56 @@ _FUNCTIONS = {
 }
 
 
-def attach_exports(resolvers: list[Resolver], outputs: list[Mapping[str, Any]]) -> None:
-    """Index every template's exported outputs by export name and hand the index to all resolvers.
+class ExportTable:
+    """The exports of the templates read so far, by export name, shared by their resolvers.
 
-    `outputs[i]` is the `Outputs` section of the template `resolvers[i]` reads. An export name
-    given twice with different values is ambiguous and resolves to `Unknown`.
+    An export name given twice with different values is ambiguous and resolves to `Unknown`.
+    `missed` keeps the names imports looked for in vain (or read before a second definition made
+    them ambiguous), so that a caller reading templates one at a time can tell when a later template
+    changed what an earlier one imported.
     """
-    exports: dict[str, tuple[Resolver, Any] | Unknown] = {}
-    for resolver, section in zip(resolvers, outputs):
-        for output in section.values():
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[Resolver, Any] | Unknown] = {}
+        self._resolved: dict[str, Any] = {}
+        self.missed: set[str] = set()
+
+    def add(self, resolver: Resolver, outputs: Mapping[str, Any]) -> None:
+        """Register the exported outputs of the template `resolver` reads; the resolver joins the table."""
+        resolver.exports = self
+        for output in outputs.values():
             if not isinstance(output, dict) or not isinstance(output.get("Export"), dict):
                 continue
             name = as_str(resolver.value(output["Export"].get("Name")))
             if not isinstance(name, str) or "Value" not in output:
                 continue
             entry = (resolver, output["Value"])
-            previous = exports.get(name)
+            previous = self._entries.get(name)
             if previous is None:
-                exports[name] = entry
-            elif not isinstance(previous, Unknown) and (
-                previous[0] is not resolver or previous[1] != entry[1]
-            ):
-                exports[name] = Unknown(f"export {name!r} is defined by several templates")
-    imported: dict[str, Any] = {}
-    for resolver in resolvers:
-        resolver.exports = exports
-        resolver.imported = imported
+                self._entries[name] = entry
+            elif not isinstance(previous, Unknown) and (previous[0] is not resolver or previous[1] != entry[1]):
+                self._entries[name] = Unknown(f"export {name!r} is defined by several templates")
+                if name in self._resolved:  # an import already read the first definition
+                    del self._resolved[name]
+                    self.missed.add(name)
+
+    def defines(self, name: str) -> bool:
+        """Whether a template read so far exports `name`."""
+        return name in self._entries
+
+    def resolve(self, name: str, depth: int) -> Any:
+        """The value exported as `name`, resolved in the exporting template."""
+        if name in self._resolved:
+            return self._resolved[name]
+        found = self._entries.get(name)
+        if found is None:
+            self.missed.add(name)
+            return Unknown(f"import {name!r} is not exported by any template given")
+        value = found if isinstance(found, Unknown) else found[0].value(found[1], depth)
+        self._resolved[name] = value
+        return value
+
+    def close(self) -> None:
+        """Forget the resolvers (which refer back to the table), so that memory is freed at once."""
+        self._entries.clear()
+        self._resolved.clear()

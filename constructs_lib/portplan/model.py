@@ -1,8 +1,8 @@
 """The port plan's model: what the templates say about ECS capacity, tasks, services and networks.
 
-`build_model` reads each resource once and resolves references within the templates given,
-across stacks too (`Fn::ImportValue` of another template's export). Whatever the templates leave
-open stays an explicit `Unknown(reason)`; odd values never raise.
+`build_model` reads the resources of the types it models, once, and resolves references within
+the templates given, across stacks too (`Fn::ImportValue` of another template's export). Whatever
+the templates leave open stays an explicit `Unknown(reason)`; odd values never raise.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
-from .intrinsics import Key, Resolver, ResourceRef, Unknown, as_int, as_str, attach_exports
+from .intrinsics import ExportTable, Key, Resolver, ResourceRef, Unknown, as_int, as_str
 from .reader import LoadedTemplate
 
-Count = Union[int, Unknown]
+Count = int | Unknown
 Port = tuple[str, int]
 """A host port: (protocol, number), protocol "tcp" or "udp"."""
 
@@ -28,7 +28,16 @@ DEFAULT_DYNAMIC_RANGE = (32768, 60999)
 
 FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})
 _NETWORK_MODES = frozenset({"bridge", "host", "awsvpc", "none"})
-_PROTOCOLS = {"-1": "all", "all": "all", "6": "tcp", "tcp": "tcp", "17": "udp", "udp": "udp", "1": "icmp", "icmp": "icmp"}
+_PROTOCOLS = {
+    "-1": "all",
+    "all": "all",
+    "6": "tcp",
+    "tcp": "tcp",
+    "17": "udp",
+    "udp": "udp",
+    "1": "icmp",
+    "icmp": "icmp",
+}
 _AGENT_SETTING = re.compile(
     r"(?<![A-Za-z0-9_])(ECS_CLUSTER|ECS_DYNAMIC_HOST_PORT_RANGE|ECS_RESERVED_PORTS_UDP|ECS_RESERVED_PORTS)"
     r"=[\"']?(\[[^\]]*\]|[^\s\"'>;|&]*)"
@@ -326,23 +335,6 @@ class PortPlan:
     pools: Mapping[Key, Pool] = field(default_factory=dict)
     landing: Mapping[Key, frozenset[Key]] = field(default_factory=dict)
 
-    def origin(self, key: Key) -> Origin | None:
-        """The origin of any model object by key."""
-        for table in (
-            self.services,
-            self.task_definitions,
-            self.auto_scaling_groups,
-            self.security_groups,
-            self.target_groups,
-            self.load_balancers,
-            self.clusters,
-            self.capacity_providers,
-        ):
-            found = table.get(key)
-            if found is not None:
-                return found.origin
-        return None
-
 
 # -- building ---------------------------------------------------------------------------------------
 
@@ -369,15 +361,31 @@ _READ_TYPES = frozenset(
 )
 """The resource types the model reads; the rest of a template is never looked at."""
 
+_NAME_PROPERTIES = {
+    "AWS::ECS::Cluster": "ClusterName",
+    "AWS::AutoScaling::AutoScalingGroup": "AutoScalingGroupName",
+    "AWS::ECS::CapacityProvider": "Name",
+    "AWS::EC2::LaunchTemplate": "LaunchTemplateName",
+    "AWS::AutoScaling::LaunchConfiguration": "LaunchConfigurationName",
+    "AWS::EC2::SecurityGroup": "GroupName",
+}
+"""Types that other resources may name by a literal string, and the property that names them."""
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+class TemplatesOutOfOrder(Exception):
+    """Templates read one at a time referred to one that came later: read them all at once instead."""
+
 
 class _Raw:
     """A resource of a type the model reads, as its template has it; its origin is made on demand."""
 
-    __slots__ = ("resolver", "template", "logical_id", "resource", "props", "_origin")
+    __slots__ = ("resolver", "path", "logical_id", "resource", "props", "_origin")
 
-    def __init__(self, resolver: Resolver, template: LoadedTemplate, logical_id: str, resource: dict[str, Any]) -> None:
+    def __init__(self, resolver: Resolver, path: str, logical_id: str, resource: dict[str, Any]) -> None:
         self.resolver = resolver
-        self.template = template
+        self.path = path
         self.logical_id = logical_id
         self.resource = resource
         properties = resource.get("Properties")
@@ -386,7 +394,7 @@ class _Raw:
 
     @property
     def key(self) -> Key:
-        return (self.template.name, self.logical_id)
+        return (self.resolver.template, self.logical_id)
 
     @property
     def origin(self) -> Origin:
@@ -394,34 +402,36 @@ class _Raw:
             metadata = self.resource.get("Metadata")
             path = metadata.get("aws:cdk:path") if type(metadata) is dict else None
             self._origin = Origin(
-                self.template.name, self.template.path, self.logical_id, path if type(path) is str else None
+                self.resolver.template, self.path, self.logical_id, path if type(path) is str else None
             )
         return self._origin
 
 
-_EMPTY: Mapping[str, Any] = {}
+def build_model(templates: Iterable[LoadedTemplate]) -> PortPlan:
+    """Build the port plan of `templates`, resolving references across them.
 
-
-def build_model(templates: Sequence[LoadedTemplate]) -> PortPlan:
-    """Build the port plan of `templates`, resolving references across them."""
-    resolvers = [Resolver(t.name, t.body, t.stack_name or t.name) for t in templates]
-    attach_exports(resolvers, [_mapping(t.body.get("Outputs")) for t in templates])
-    raw: dict[str, list[_Raw]] = defaultdict(list)
-    for template, resolver in zip(templates, resolvers):
-        for logical_id, resource in resolver.resources.items():
-            if type(resource) is dict:
-                kind = resource.get("Type")
-                if kind in _READ_TYPES:
-                    raw[kind].append(_Raw(resolver, template, logical_id, resource))
+    A sequence is read as a whole: references may point anywhere in it. Any other iterable is
+    consumed one template at a time, each modelled and let go before the next is read, which keeps
+    memory small; a template must then come after those it imports from (cloud assemblies list
+    stacks that way), else TemplatesOutOfOrder is raised: read the templates as a sequence then.
+    """
+    builder = _Builder()
     try:
-        return _Builder(raw, {r.template: r.resources for r in resolvers}, {t.name: t.path for t in templates}).build()
+        if isinstance(templates, Sequence):
+            for raw in [builder.index(template) for template in templates]:
+                builder.add(raw)
+        else:
+            for template in templates:
+                builder.add(builder.index(template))
+            if builder.forward_references():
+                raise TemplatesOutOfOrder("a template refers to one read after it")
+        return builder.finish()
     finally:
-        for resolver in resolvers:  # the export index refers back to the resolvers: break the cycle
-            resolver.exports = None
+        builder.exports.close()
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
+    return value if isinstance(value, dict) else _EMPTY
 
 
 def _items(value: Any) -> list[Any]:
@@ -432,39 +442,100 @@ def _items(value: Any) -> list[Any]:
 
 
 class _Builder:
-    """Turns the raw resources, grouped by type, into model objects, dependencies first."""
+    """Turns templates into model objects: `index` each template, `add` it, then `finish`.
 
-    def __init__(
-        self,
-        raw: Mapping[str, list[_Raw]],
-        resources: Mapping[str, Mapping[str, Any]],
-        template_paths: dict[str, str],
-    ) -> None:
-        self.raw = raw
-        self.resources = resources  # template name -> its Resources
-        self.template_paths = template_paths
-        self.names: dict[str, dict[str, Key]] = {}
+    `index` registers what other templates may refer to (exports, named resources, launch
+    templates); `add` models the template's own resources; `finish` joins what spans templates
+    (default strategies from associations, listeners to target groups, standalone security group
+    rules) and assigns the capacity pools.
+    """
 
-    def build(self) -> PortPlan:
-        for kind, name_property in (
-            ("AWS::ECS::Cluster", "ClusterName"),
-            ("AWS::AutoScaling::AutoScalingGroup", "AutoScalingGroupName"),
-            ("AWS::ECS::CapacityProvider", "Name"),
-            ("AWS::EC2::LaunchTemplate", "LaunchTemplateName"),
-            ("AWS::AutoScaling::LaunchConfiguration", "LaunchConfigurationName"),
-            ("AWS::EC2::SecurityGroup", "GroupName"),
-        ):
-            self.names[kind] = self._names(kind, name_property)
+    def __init__(self) -> None:
+        self.exports = ExportTable()
+        self.template_paths: dict[str, str] = {}
+        self.kinds: dict[str, Mapping[str, Any]] = {}  # template name -> logical id -> type
+        self.names: dict[str, dict[str, Key]] = {kind: {} for kind in _NAME_PROPERTIES}
+        self.missed_names: set[tuple[str, str]] = set()
+        self.launch_sources: dict[Key, _Raw] = {}  # launch templates and configurations, by key
+        self.clusters: dict[Key, tuple[Origin, str | None, tuple[StrategyItem, ...] | Unknown | None]] = {}
+        self.associated: dict[Key, tuple[StrategyItem, ...] | Unknown] = {}
+        self.capacity_providers: dict[Key, CapacityProvider] = {}
+        self.auto_scaling_groups: dict[Key, AutoScalingGroup] = {}
+        self.task_definitions: dict[Key, TaskDefinition] = {}
+        self.services: dict[Key, Service] = {}
+        self.load_balancers: dict[Key, LoadBalancer] = {}
+        self.listener_balancer: dict[Key, Key | Unknown] = {}
+        self.forwards: list[tuple[Key | Unknown, list[Key]]] = []  # (listener, target groups it forwards to)
+        self.target_groups: list[tuple[Key, Origin, str | Unknown, str | Unknown, Any, Any]] = []
+        self.security_groups: list[tuple[Key, Origin, list[SecurityGroupRule], list[SecurityGroupRule], bool]] = []
+        self.standalone: dict[tuple[Key, str], list[SecurityGroupRule]] = defaultdict(list)
+
+    # -- the three steps --------------------------------------------------------------------------
+
+    def index(self, template: LoadedTemplate) -> dict[str, list[_Raw]]:
+        """Register what other templates may refer to; return the template's resources by type."""
+        resolver = Resolver(template.name, template.body, template.stack_name or template.name)
+        self.exports.add(resolver, _mapping(template.body.get("Outputs")))
+        self.template_paths[template.name] = template.path
+        kinds: dict[str, Any] = {}
+        raw: dict[str, list[_Raw]] = defaultdict(list)
+        for logical_id, resource in resolver.resources.items():
+            if type(resource) is dict:
+                kind = kinds[logical_id] = resource.get("Type")
+                if kind in _READ_TYPES:
+                    raw[kind].append(_Raw(resolver, template.path, logical_id, resource))
+        # The resolver needs only which resources exist and their types: let the template go.
+        resolver.resources = self.kinds[template.name] = kinds
+        for kind, name_property in _NAME_PROPERTIES.items():
+            for item in raw.get(kind, ()):
+                name = item.resolver.value(item.props.get(name_property))
+                if isinstance(name, str):
+                    self.names[kind].setdefault(name, item.key)
+        for kind in ("AWS::EC2::LaunchTemplate", "AWS::AutoScaling::LaunchConfiguration"):
+            for item in raw.get(kind, ()):
+                self.launch_sources[item.key] = item
+        return raw
+
+    def add(self, raw: Mapping[str, list[_Raw]]) -> None:
+        """Model the resources of one indexed template."""
+        self._clusters(raw)
+        self._capacity_providers(raw)
+        self._auto_scaling_groups(raw)
+        self._task_definitions(raw)
+        self._services(raw)
+        self._balancers(raw)
+        self._security_groups(raw)
+
+    def forward_references(self) -> bool:
+        """Whether a template looked for an export or a named resource that a later one defines."""
+        if any(self.exports.defines(name) for name in self.exports.missed):
+            return True
+        return any(self._find(kind, name) is not None for kind, name in self.missed_names)
+
+    def finish(self) -> PortPlan:
+        """Join what spans templates and assign the capacity pools."""
+        clusters = {
+            key: Cluster(origin, name, self.associated.get(key) or strategy)
+            for key, (origin, name, strategy) in self.clusters.items()
+        }
         plan = PortPlan(
             template_paths=self.template_paths,
-            clusters=self._clusters(),
-            capacity_providers=self._capacity_providers(),
-            auto_scaling_groups=self._auto_scaling_groups(),
-            task_definitions=self._task_definitions(),
-            services=self._services(),
+            clusters=clusters,
+            capacity_providers=self.capacity_providers,
+            auto_scaling_groups=self.auto_scaling_groups,
+            task_definitions=self.task_definitions,
+            services=self.services,
             target_groups=self._target_groups(),
-            load_balancers=self._load_balancers(),
-            security_groups=self._security_groups(),
+            load_balancers=self.load_balancers,
+            security_groups={
+                key: SecurityGroup(
+                    origin,
+                    tuple(ingress + self.standalone.get((key, "in"), [])),
+                    tuple(egress + self.standalone.get((key, "out"), [])),
+                    allows_all_egress,
+                )
+                for key, origin, ingress, egress, allows_all_egress in self.security_groups
+            },
         )
         from .pools import assign_pools  # pools read the plan built so far
 
@@ -473,18 +544,23 @@ class _Builder:
 
     # -- references -------------------------------------------------------------------------------
 
-    def _names(self, kind: str, name_property: str) -> dict[str, Key]:
-        names: dict[str, Key] = {}
-        for item in self.raw.get(kind, ()):
-            name = item.resolver.value(item.props.get(name_property))
-            if isinstance(name, str):
-                names.setdefault(name, item.key)
-        return names
-
     def _kind(self, key: Key) -> Any:
         """The CloudFormation type of a resource of the templates given."""
-        resource = self.resources.get(key[0], _EMPTY).get(key[1])
-        return resource.get("Type") if type(resource) is dict else None
+        return self.kinds.get(key[0], _EMPTY).get(key[1])
+
+    def _named(self, kind: str, name: str) -> Key | None:
+        """The resource of type `kind` a literal name (or ARN) designates, if the templates define it."""
+        key = self._find(kind, name)
+        if key is None:
+            self.missed_names.add((kind, name))
+        return key
+
+    def _find(self, kind: str, name: str) -> Key | None:
+        names = self.names[kind]
+        key = names.get(name)
+        if key is None and name.startswith("arn:"):
+            key = names.get(name.rsplit("/", 1)[-1])
+        return key
 
     def _target(self, resolver: Resolver, node: Any, kind: str, label: str) -> Key | Unknown | None:
         """Resolve `node` to a resource of CloudFormation type `kind` (`label` names it for users)."""
@@ -494,10 +570,8 @@ class _Builder:
             if name is None:
                 attribute = node.get("Fn::GetAtt")
                 name = attribute[0] if type(attribute) is list and len(attribute) == 2 else None
-            if type(name) is str:
-                resource = resolver.resources.get(name)
-                if type(resource) is dict and resource.get("Type") == kind:
-                    return (resolver.template, name)
+            if type(name) is str and resolver.resources.get(name) == kind:
+                return (resolver.template, name)
         return self._resolved_target(resolver.value(node), kind, label)
 
     def _resolved_target(self, value: Any, kind: str, label: str) -> Key | Unknown | None:
@@ -509,15 +583,14 @@ class _Builder:
                 return value.key
             return Unknown(f"{value.logical_id} in {value.template} is not a {label}")
         if isinstance(value, str):
-            names = self.names.get(kind, {})
-            key = names.get(value) or (names.get(value.rsplit("/", 1)[-1]) if value.startswith("arn:") else None)
+            key = self._named(kind, value) if kind in self.names else None
             if key is not None:
                 return key
             return Unknown(f"{label} {value!r} is not defined in the templates given")
         return Unknown(f"a {type(value).__name__} where a {label} is expected")
 
     def _targets(self, resolver: Resolver, node: Any, kind: str, label: str) -> tuple[Key | Unknown, ...] | Unknown:
-        items = resolver.list(node)
+        items = resolver.list_of(node)
         if items is None:
             return ()
         if isinstance(items, Unknown):
@@ -528,9 +601,11 @@ class _Builder:
     def _strategy(self, resolver: Resolver, node: Any) -> tuple[StrategyItem, ...] | Unknown | None:
         if node is None:
             return None
-        items = resolver.list(node)
-        if isinstance(items, Unknown) or not items:
-            return items or None
+        items = resolver.list_of(node)
+        if isinstance(items, Unknown):
+            return items
+        if not items:
+            return None
         strategy = []
         for entry in items:
             entry = resolver.value(entry)
@@ -546,35 +621,31 @@ class _Builder:
             else:
                 target = self._target(resolver, name, "AWS::ECS::CapacityProvider", "capacity provider")
                 provider = target if target is not None else Unknown("a strategy entry without CapacityProvider")
-            strategy.append(StrategyItem(provider, resolver.int(entry.get("Base")), resolver.int(entry.get("Weight"))))
+            strategy.append(
+                StrategyItem(provider, resolver.int_of(entry.get("Base")), resolver.int_of(entry.get("Weight")))
+            )
         return tuple(strategy)
 
     # -- ECS and capacity -------------------------------------------------------------------------
 
-    def _clusters(self) -> dict[Key, Cluster]:
-        associated: dict[Key, tuple[StrategyItem, ...] | Unknown] = {}
-        for item in self.raw.get("AWS::ECS::ClusterCapacityProviderAssociations", ()):
+    def _clusters(self, raw: Mapping[str, list[_Raw]]) -> None:
+        for item in raw.get("AWS::ECS::ClusterCapacityProviderAssociations", ()):
             cluster = self._target(item.resolver, item.props.get("Cluster"), "AWS::ECS::Cluster", "cluster")
             strategy = self._strategy(item.resolver, item.props.get("DefaultCapacityProviderStrategy"))
             if isinstance(cluster, tuple) and strategy is not None:
-                associated.setdefault(cluster, strategy)
-        clusters = {}
-        for item in self.raw.get("AWS::ECS::Cluster", ()):
-            key = item.key
-            strategy = associated.get(key) or self._strategy(
-                item.resolver, item.props.get("DefaultCapacityProviderStrategy")
-            )
+                self.associated.setdefault(cluster, strategy)
+        for item in raw.get("AWS::ECS::Cluster", ()):
+            strategy = self._strategy(item.resolver, item.props.get("DefaultCapacityProviderStrategy"))
             name = item.resolver.value(item.props.get("ClusterName"))
-            clusters[key] = Cluster(item.origin, name if isinstance(name, str) else None, strategy)
-        return clusters
+            self.clusters[item.key] = (item.origin, name if isinstance(name, str) else None, strategy)
 
-    def _capacity_providers(self) -> dict[Key, CapacityProvider]:
-        providers = {}
-        for item in self.raw.get("AWS::ECS::CapacityProvider", ()):
+    def _capacity_providers(self, raw: Mapping[str, list[_Raw]]) -> None:
+        for item in raw.get("AWS::ECS::CapacityProvider", ()):
             resolver = item.resolver
-            group = resolver.value(item.props.get("AutoScalingGroupProvider"))
-            group = group if isinstance(group, dict) else {}
-            asg = self._target(resolver, group.get("AutoScalingGroupArn"), "AWS::AutoScaling::AutoScalingGroup", "Auto Scaling group")
+            group = _mapping(resolver.value(item.props.get("AutoScalingGroupProvider")))
+            asg = self._target(
+                resolver, group.get("AutoScalingGroupArn"), "AWS::AutoScaling::AutoScalingGroup", "Auto Scaling group"
+            )
             if asg is None:
                 asg = Unknown(f"capacity provider {item.origin.label} names no Auto Scaling group")
             scaling = resolver.value(group.get("ManagedScaling"))
@@ -582,21 +653,17 @@ class _Builder:
             if scaling is None:
                 managed = False
             elif isinstance(scaling, dict):
-                status = resolver.str(scaling.get("Status"))
+                status = resolver.str_of(scaling.get("Status"))
                 managed = status if isinstance(status, Unknown) else (status or "").upper() == "ENABLED"
             else:
                 managed = scaling if isinstance(scaling, Unknown) else Unknown("malformed ManagedScaling")
             name = resolver.value(item.props.get("Name"))
-            providers[item.key] = CapacityProvider(
+            self.capacity_providers[item.key] = CapacityProvider(
                 item.origin, name if isinstance(name, str) else None, asg, managed
             )
-        return providers
 
-    def _auto_scaling_groups(self) -> dict[Key, AutoScalingGroup]:
-        launch_templates = {r.key: r for r in self.raw.get("AWS::EC2::LaunchTemplate", ())}
-        launch_configs = {r.key: r for r in self.raw.get("AWS::AutoScaling::LaunchConfiguration", ())}
-        groups = {}
-        for item in self.raw.get("AWS::AutoScaling::AutoScalingGroup", ()):
+    def _auto_scaling_groups(self, raw: Mapping[str, list[_Raw]]) -> None:
+        for item in raw.get("AWS::AutoScaling::AutoScalingGroup", ()):
             resolver, props = item.resolver, item.props
             instance_types: list[Any] = []
             source: _Raw | Unknown | None = None
@@ -613,7 +680,7 @@ class _Builder:
             if isinstance(spec, dict):
                 node = spec.get("LaunchTemplateId", spec.get("LaunchTemplateName"))
                 found = self._target(resolver, node, "AWS::EC2::LaunchTemplate", "launch template")
-                source = launch_templates[found] if isinstance(found, tuple) else found
+                source = self.launch_sources[found] if isinstance(found, tuple) else found
                 if isinstance(source, _Raw):
                     data = _mapping(source.resolver.value(source.props.get("LaunchTemplateData")))
                     instance_types.append(source.resolver.value(data.get("InstanceType")))
@@ -628,7 +695,7 @@ class _Builder:
                     "AWS::AutoScaling::LaunchConfiguration",
                     "launch configuration",
                 )
-                source = launch_configs[found] if isinstance(found, tuple) else found
+                source = self.launch_sources[found] if isinstance(found, tuple) else found
                 if isinstance(source, _Raw):
                     instance_types.append(source.resolver.value(source.props.get("InstanceType")))
                     user_data = source.props.get("UserData")
@@ -641,11 +708,11 @@ class _Builder:
                 reason = source or Unknown(f"Auto Scaling group {item.origin.label} has no launch template")
                 settings = _AgentSettings(reason, reason, (), ())
                 security_groups = reason
-            groups[item.key] = AutoScalingGroup(
+            self.auto_scaling_groups[item.key] = AutoScalingGroup(
                 origin=item.origin,
-                min_size=resolver.int(props.get("MinSize")),
-                max_size=resolver.int(props.get("MaxSize")),
-                desired_capacity=resolver.int(props.get("DesiredCapacity")),
+                min_size=resolver.int_of(props.get("MinSize")),
+                max_size=resolver.int_of(props.get("MaxSize")),
+                desired_capacity=resolver.int_of(props.get("DesiredCapacity")),
                 cluster=self._cluster_of(settings.cluster),
                 dynamic_range=settings.dynamic_range,
                 reserved_tcp=settings.reserved_tcp,
@@ -653,9 +720,10 @@ class _Builder:
                 security_groups=security_groups,
                 instance_types=tuple(t for t in instance_types if isinstance(t, str)),
             )
-        return groups
 
-    def _launch_template_groups(self, resolver: Resolver, data: Mapping[str, Any]) -> tuple[Key | Unknown, ...] | Unknown:
+    def _launch_template_groups(
+        self, resolver: Resolver, data: Mapping[str, Any]
+    ) -> tuple[Key | Unknown, ...] | Unknown:
         groups: list[Key | Unknown] = []
         nodes = [data.get("SecurityGroupIds"), data.get("SecurityGroups")]
         for interface in _items(resolver.value(data.get("NetworkInterfaces"))):
@@ -675,14 +743,13 @@ class _Builder:
             if self._kind(named.key) == "AWS::ECS::Cluster":
                 return named.key
             return Unknown(f"ECS_CLUSTER names {named.logical_id}, which is not a cluster")
-        return self.names["AWS::ECS::Cluster"].get(named)
+        return self._named("AWS::ECS::Cluster", named)
 
-    def _task_definitions(self) -> dict[Key, TaskDefinition]:
-        definitions = {}
-        for item in self.raw.get("AWS::ECS::TaskDefinition", ()):
+    def _task_definitions(self, raw: Mapping[str, list[_Raw]]) -> None:
+        for item in raw.get("AWS::ECS::TaskDefinition", ()):
             resolver, props = item.resolver, item.props
             doubts: list[str] = []
-            mode = resolver.str(props.get("NetworkMode"))
+            mode = resolver.str_of(props.get("NetworkMode"))
             if mode is None:
                 mode = "bridge"
             elif type(mode) is str and mode not in _NETWORK_MODES:
@@ -690,7 +757,7 @@ class _Builder:
             if isinstance(mode, Unknown):
                 doubts.append(f"its network mode is unknown ({mode.reason})")
             mappings: list[PortMapping] = []
-            containers = resolver.list(props.get("ContainerDefinitions"))
+            containers = resolver.list_of(props.get("ContainerDefinitions"))
             if isinstance(containers, Unknown):
                 doubts.append(f"its container definitions are unknown ({containers.reason})")
                 containers = None
@@ -700,10 +767,10 @@ class _Builder:
                     if type(container) is not dict:
                         doubts.append(f"container definition {index + 1} cannot be read")
                         continue
-                name = resolver.str(container.get("Name"))
+                name = resolver.str_of(container.get("Name"))
                 if type(name) is not str:
                     name = f"#{index + 1}"
-                entries = resolver.list(container.get("PortMappings"))
+                entries = resolver.list_of(container.get("PortMappings"))
                 if isinstance(entries, Unknown):
                     doubts.append(f"the port mappings of container {name} are unknown ({entries.reason})")
                     continue
@@ -713,7 +780,7 @@ class _Builder:
                         if type(entry) is not dict:
                             doubts.append(f"a port mapping of container {name} cannot be read")
                             continue
-                    protocol = resolver.str(entry.get("Protocol"))
+                    protocol = resolver.str_of(entry.get("Protocol"))
                     if protocol is None:
                         protocol = "tcp"
                     elif type(protocol) is str:
@@ -723,8 +790,8 @@ class _Builder:
                     mappings.append(
                         PortMapping(
                             name,
-                            resolver.int(entry.get("ContainerPort")),
-                            resolver.int(entry.get("HostPort")),
+                            resolver.int_of(entry.get("ContainerPort")),
+                            resolver.int_of(entry.get("HostPort")),
                             protocol,
                             entry.get("ContainerPortRange") is not None,
                         )
@@ -737,16 +804,14 @@ class _Builder:
                         static.add((mapping.protocol, port))
                 elif isinstance(port, Unknown) and not isinstance(mode, Unknown):
                     doubts.append(f"a host port of container {mapping.container} is unknown ({port.reason})")
-            definitions[item.key] = TaskDefinition(
+            self.task_definitions[item.key] = TaskDefinition(
                 item.origin, mode, tuple(mappings), frozenset(static), tuple(dict.fromkeys(doubts)) if doubts else ()
             )
-        return definitions
 
-    def _services(self) -> dict[Key, Service]:
-        services = {}
+    def _services(self, raw: Mapping[str, list[_Raw]]) -> None:
         no_cluster = Unknown("the service names no Cluster, so it runs on the account's default cluster")
         no_definition = Unknown("the service names no TaskDefinition")
-        for item in self.raw.get("AWS::ECS::Service", ()):
+        for item in raw.get("AWS::ECS::Service", ()):
             resolver, props = item.resolver, item.props
             cluster = self._target(resolver, props.get("Cluster"), "AWS::ECS::Cluster", "cluster") or no_cluster
             definition = (
@@ -757,19 +822,21 @@ class _Builder:
             if scheduling != "REPLICA" and scheduling != "DAEMON" and type(scheduling) is str:
                 scheduling = Unknown(f"scheduling strategy {scheduling!r}")
             daemon = scheduling == "DAEMON"
-            desired = resolver.int(props.get("DesiredCount"))
+            desired = resolver.int_of(props.get("DesiredCount"))
             deployment = props.get("DeploymentConfiguration")
             if type(deployment) is not dict:
                 deployment = _mapping(resolver.value(deployment))
-            minimum = resolver.int(deployment.get("MinimumHealthyPercent"))
-            maximum = resolver.int(deployment.get("MaximumPercent"))
+            minimum = resolver.int_of(deployment.get("MinimumHealthyPercent"))
+            maximum = resolver.int_of(deployment.get("MaximumPercent"))
             if minimum is None:
                 minimum = scheduling if isinstance(scheduling, Unknown) else (0 if daemon else 100)
             if maximum is None:
                 maximum = scheduling if isinstance(scheduling, Unknown) else (100 if daemon else 200)
             controller = props.get("DeploymentController")
-            controller = "ECS" if controller is None else _word(
-                resolver, _mapping(resolver.value(controller)).get("Type"), "ECS"
+            controller = (
+                "ECS"
+                if controller is None
+                else _word(resolver, _mapping(resolver.value(controller)).get("Type"), "ECS")
             )
             strategy = _word(resolver, deployment.get("Strategy"), "ROLLING")
             rolling: bool | Unknown = controller == "ECS" and strategy == "ROLLING"
@@ -778,7 +845,7 @@ class _Builder:
             if isinstance(controller, Unknown):
                 rolling = controller
             links = props.get("LoadBalancers")
-            services[item.key] = Service(
+            self.services[item.key] = Service(
                 item.origin,
                 cluster,
                 definition,
@@ -791,10 +858,9 @@ class _Builder:
                 rolling,
                 () if links is None else tuple(self._load_balancer_links(resolver, links)),
             )
-        return services
 
     def _load_balancer_links(self, resolver: Resolver, node: Any) -> Iterable[LoadBalancerLink]:
-        entries = resolver.list(node)
+        entries = resolver.list_of(node)
         if isinstance(entries, Unknown):
             yield LoadBalancerLink(None, None, entries)
             return
@@ -803,8 +869,8 @@ class _Builder:
             if not isinstance(entry, dict):
                 continue
             yield LoadBalancerLink(
-                container_name=resolver.str(entry.get("ContainerName")),
-                container_port=resolver.int(entry.get("ContainerPort")),
+                container_name=resolver.str_of(entry.get("ContainerName")),
+                container_port=resolver.int_of(entry.get("ContainerPort")),
                 target_group=self._target(
                     resolver, entry.get("TargetGroupArn"), "AWS::ElasticLoadBalancingV2::TargetGroup", "target group"
                 ),
@@ -812,43 +878,70 @@ class _Builder:
 
     # -- balancers and security groups --------------------------------------------------------------
 
-    def _target_groups(self) -> dict[Key, TargetGroup]:
-        listener_balancer: dict[Key, Key | Unknown] = {}
-        forwards: list[tuple[Key | Unknown, Resolver, Any]] = []  # (listener, resolver, actions)
-        for item in self.raw.get("AWS::ElasticLoadBalancingV2::Listener", ()):
-            balancer = self._target(
-                item.resolver, item.props.get("LoadBalancerArn"), "AWS::ElasticLoadBalancingV2::LoadBalancer", "load balancer"
+    def _balancers(self, raw: Mapping[str, list[_Raw]]) -> None:
+        for item in raw.get("AWS::ElasticLoadBalancingV2::LoadBalancer", ()):
+            node = item.props.get("SecurityGroups")
+            groups = (
+                None
+                if node is None
+                else self._targets(item.resolver, node, "AWS::EC2::SecurityGroup", "security group")
             )
-            listener_balancer[item.key] = balancer or Unknown(f"listener {item.origin.label} names no load balancer")
-            forwards.append((item.key, item.resolver, item.props.get("DefaultActions")))
-        for item in self.raw.get("AWS::ElasticLoadBalancingV2::ListenerRule", ()):
+            self.load_balancers[item.key] = LoadBalancer(
+                item.origin,
+                _lower(item.resolver.value(item.props.get("Type")), "application"),
+                (groups,) if isinstance(groups, Unknown) else groups,
+            )
+        for item in raw.get("AWS::ElasticLoadBalancingV2::Listener", ()):
+            balancer = self._target(
+                item.resolver,
+                item.props.get("LoadBalancerArn"),
+                "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                "load balancer",
+            )
+            self.listener_balancer[item.key] = balancer or Unknown(
+                f"listener {item.origin.label} names no load balancer"
+            )
+            self.forwards.append((item.key, self._forwarded_groups(item.resolver, item.props.get("DefaultActions"))))
+        for item in raw.get("AWS::ElasticLoadBalancingV2::ListenerRule", ()):
             listener = self._target(
                 item.resolver, item.props.get("ListenerArn"), "AWS::ElasticLoadBalancingV2::Listener", "listener"
             )
-            forwards.append((listener or Unknown("a listener rule names no listener"), item.resolver, item.props.get("Actions")))
-        balancers: dict[Key, dict[Key | Unknown, None]] = defaultdict(dict)
-        for listener, resolver, actions in forwards:
-            balancer = listener_balancer.get(listener, Unknown("the listener is not in the templates given")) if isinstance(listener, tuple) else listener
-            for group in self._forwarded_groups(resolver, actions):
-                balancers[group][balancer] = None
-        groups = {}
-        for item in self.raw.get("AWS::ElasticLoadBalancingV2::TargetGroup", ()):
-            resolver, props = item.resolver, item.props
-            health_port = resolver.str(props.get("HealthCheckPort"))
-            key = item.key
-            groups[key] = TargetGroup(
-                item.origin,
-                _lower(resolver.value(props.get("TargetType")), "instance"),
-                "traffic-port" if health_port is None else health_port,
-                resolver.int(props.get("Port")),
-                resolver.str(props.get("Protocol")),
-                tuple(balancers[key]) if key in balancers else (),
+            self.forwards.append(
+                (
+                    listener or Unknown("a listener rule names no listener"),
+                    self._forwarded_groups(item.resolver, item.props.get("Actions")),
+                )
             )
-        return groups
+        for item in raw.get("AWS::ElasticLoadBalancingV2::TargetGroup", ()):
+            resolver, props = item.resolver, item.props
+            health_port = resolver.str_of(props.get("HealthCheckPort"))
+            self.target_groups.append(
+                (
+                    item.key,
+                    item.origin,
+                    _lower(resolver.value(props.get("TargetType")), "instance"),
+                    "traffic-port" if health_port is None else health_port,
+                    resolver.int_of(props.get("Port")),
+                    resolver.str_of(props.get("Protocol")),
+                )
+            )
+
+    def _target_groups(self) -> dict[Key, TargetGroup]:
+        """Target groups, with the balancers whose listeners forward to them (from any template)."""
+        balancers: dict[Key, dict[Key | Unknown, None]] = defaultdict(dict)
+        missing = Unknown("the listener is not in the templates given")
+        for listener, groups in self.forwards:
+            balancer = self.listener_balancer.get(listener, missing) if type(listener) is tuple else listener
+            for group in groups:
+                balancers[group][balancer] = None
+        return {
+            key: TargetGroup(origin, kind, health, port, protocol, tuple(balancers[key]) if key in balancers else ())
+            for key, origin, kind, health, port, protocol in self.target_groups
+        }
 
     def _forwarded_groups(self, resolver: Resolver, actions: Any) -> list[Key]:
         found = []
-        items = resolver.list(actions)
+        items = resolver.list_of(actions)
         for action in items if type(items) is list else ():
             if type(action) is not dict:
                 action = resolver.value(action)
@@ -857,7 +950,7 @@ class _Builder:
             nodes = [action.get("TargetGroupArn")]
             forward = action.get("ForwardConfig")
             if forward is not None:
-                groups = resolver.list(_mapping(resolver.value(forward)).get("TargetGroups"))
+                groups = resolver.list_of(_mapping(resolver.value(forward)).get("TargetGroups"))
                 for entry in groups if type(groups) is list else ():
                     entry = resolver.value(entry)
                     if type(entry) is dict:
@@ -868,50 +961,34 @@ class _Builder:
                     found.append(key)
         return found
 
-    def _load_balancers(self) -> dict[Key, LoadBalancer]:
-        balancers = {}
-        for item in self.raw.get("AWS::ElasticLoadBalancingV2::LoadBalancer", ()):
-            node = item.props.get("SecurityGroups")
-            groups = None if node is None else self._targets(item.resolver, node, "AWS::EC2::SecurityGroup", "security group")
-            balancers[item.key] = LoadBalancer(
-                origin=item.origin,
-                kind=_lower(item.resolver.value(item.props.get("Type")), "application"),
-                security_groups=(groups,) if isinstance(groups, Unknown) else groups,
-            )
-        return balancers
-
-    def _security_groups(self) -> dict[Key, SecurityGroup]:
-        standalone: dict[tuple[Key, str], list[SecurityGroupRule]] = defaultdict(list)
+    def _security_groups(self, raw: Mapping[str, list[_Raw]]) -> None:
         for kind, direction in (("AWS::EC2::SecurityGroupIngress", "in"), ("AWS::EC2::SecurityGroupEgress", "out")):
-            for item in self.raw.get(kind, ()):
+            for item in raw.get(kind, ()):
                 node = item.props.get("GroupId", item.props.get("GroupName"))
                 group = self._target(item.resolver, node, "AWS::EC2::SecurityGroup", "security group")
                 if isinstance(group, tuple):
-                    standalone[(group, direction)].append(self._rule(item.resolver, item.origin, item.props, direction))
-        groups = {}
-        for item in self.raw.get("AWS::EC2::SecurityGroup", ()):
-            resolver, key = item.resolver, item.key
+                    self.standalone[(group, direction)].append(
+                        self._rule(item.resolver, item.origin, item.props, direction)
+                    )
+        for item in raw.get("AWS::EC2::SecurityGroup", ()):
+            resolver, origin = item.resolver, item.origin
             rules: dict[str, list[SecurityGroupRule]] = {}
             egress_node = resolver.value(item.props.get("SecurityGroupEgress"))
             for direction, name in (("in", "SecurityGroupIngress"), ("out", "SecurityGroupEgress")):
-                entries = resolver.list(item.props.get(name))
+                entries = resolver.list_of(item.props.get(name))
                 if isinstance(entries, Unknown):
-                    rules[direction] = [SecurityGroupRule(item.origin, entries, None, None, Peer(doubt=entries.reason))]
+                    rules[direction] = [SecurityGroupRule(origin, entries, None, None, Peer(doubt=entries.reason))]
                 else:
                     rules[direction] = [
-                        self._rule(resolver, item.origin, _mapping(resolver.value(entry)), direction)
+                        self._rule(resolver, origin, _mapping(resolver.value(entry)), direction)
                         for entry in entries or ()
                     ]
-            groups[key] = SecurityGroup(
-                origin=item.origin,
-                ingress=tuple(rules["in"] + standalone.get((key, "in"), [])),
-                egress=tuple(rules["out"] + standalone.get((key, "out"), [])),
-                allows_all_egress=egress_node is None or egress_node == [],
+            self.security_groups.append(
+                (item.key, origin, rules["in"], rules["out"], egress_node is None or egress_node == [])
             )
-        return groups
 
     def _rule(self, resolver: Resolver, origin: Origin, entry: Mapping[str, Any], direction: str) -> SecurityGroupRule:
-        protocol = resolver.str(entry.get("IpProtocol"))
+        protocol = resolver.str_of(entry.get("IpProtocol"))
         if isinstance(protocol, str):
             protocol = _PROTOCOLS.get(protocol.strip().lower(), protocol.strip().lower())
         elif protocol is None:
@@ -919,8 +996,8 @@ class _Builder:
         return SecurityGroupRule(
             origin,
             protocol,
-            resolver.int(entry.get("FromPort")),
-            resolver.int(entry.get("ToPort")),
+            resolver.int_of(entry.get("FromPort")),
+            resolver.int_of(entry.get("ToPort")),
             self._peer(resolver, entry, _PEER_PROPERTIES[direction]),
         )
 

@@ -133,7 +133,9 @@ def _is_clique(group: Sequence[Demand]) -> bool:
     return all(not a.ports.isdisjoint(b.ports) for a, b in itertools.combinations(group, 2))
 
 
-def _matches(group: Sequence[Demand], usable: Mapping[Hashable, frozenset[Hashable]], capacity: Mapping[Hashable, int]) -> bool:
+def _matches(
+    group: Sequence[Demand], usable: Mapping[Hashable, frozenset[Hashable]], capacity: Mapping[Hashable, int]
+) -> bool:
     """Whether each task gets an instance of its own among its usable classes (max flow)."""
     needs: dict[frozenset[Hashable], int] = defaultdict(int)
     for demand in group:
@@ -165,8 +167,8 @@ def _matches(group: Sequence[Demand], usable: Mapping[Hashable, frozenset[Hashab
         while path[-1] != 0:
             path.append(parent[path[-1]])
         path.reverse()
-        pushed = min(residual[a][b] for a, b in zip(path, path[1:]))
-        for a, b in zip(path, path[1:]):
+        pushed = min(residual[a][b] for a, b in itertools.pairwise(path))
+        for a, b in itertools.pairwise(path):
             residual[a][b] -= pushed
             residual[b][a] = residual[b].get(a, 0) + pushed
         flow += pushed
@@ -242,7 +244,7 @@ def _search(
                 nodes += 1
                 if nodes > budget:
                     raise _BudgetExhausted
-                moved = dict(zip(fitting, split))
+                moved = dict(zip(fitting, split, strict=True))
                 following: State = defaultdict(int)
                 for (cls, held), n in state.items():
                     taken = moved.get((cls, held), 0)

@@ -27,7 +27,8 @@ def assign_pools(plan: PortPlan) -> tuple[dict[Key, Pool], dict[Key, frozenset[K
         elif group.cluster is not None:
             registered[group.cluster].append(key)
     doubts = tuple(
-        f"Auto Scaling group {g.origin.label} may register with it ({g.cluster.reason})"  # type: ignore[union-attr]
+        f"Auto Scaling group {g.origin.label} may add instances: the cluster it registers with is unknown "
+        f"({g.cluster.reason})"  # type: ignore[union-attr]
         for g in undecided
     )
     assigner = _Assigner(plan, registered, doubts)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from ._gc import paused_gc
 
 TEMPLATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
-_STEM_SUFFIXES = (".template.json", ".template.yaml", ".template.yml") + TEMPLATE_SUFFIXES
+_STEM_SUFFIXES = (".template.json", ".template.yaml", ".template.yml", *TEMPLATE_SUFFIXES)
 
 
 class PortPlanInputError(Exception):
@@ -23,8 +23,9 @@ class LoadedTemplate:
     """One CloudFormation template as read from disk.
 
     `name` is the display name (the path as the user gave it, or relative to the current directory),
-    `path` the absolute file path (symbolic links kept), `body` the parsed template, `stack_name` what `AWS::StackName`
-    resolves to (the assembly's stack name, else the file name without its suffixes).
+    `path` the absolute file path (symbolic links kept), `body` the parsed template, `stack_name`
+    what `AWS::StackName` resolves to (the assembly's stack name, else the file name without its
+    suffixes).
     """
 
     name: str
@@ -40,93 +41,137 @@ def load_templates(paths: Sequence[str]) -> list[LoadedTemplate]:
     not a template, and a directory without templates. The same file given twice is read once.
     """
     with paused_gc():
-        return _load(paths)
+        return list(iter_templates(paths))
 
 
-def _load(paths: Sequence[str]) -> list[LoadedTemplate]:
+def iter_templates(paths: Sequence[str]) -> Iterator[LoadedTemplate]:
+    """Read the templates under `paths` one at a time, as `load_templates` does.
+
+    A cloud assembly yields its stacks in dependency order: a stack comes after the stacks it
+    depends on (those it imports from). Errors are raised when the reading reaches them.
+    """
     seen: set[str] = set()
-    templates: list[LoadedTemplate] = []
     for given in paths:
         if os.path.isdir(given):
-            found = _read_directory(given, _display(given), seen)
+            found = False
+            for template in _read_directory(given, _display(given), seen):
+                found = True
+                if template is not None:
+                    yield template
             if not found:
                 raise PortPlanInputError(f"{given}: no CloudFormation templates found")
-            templates.extend(found)
         elif os.path.exists(given):
-            template = _read_file(given, _display(given), _stem(given), seen, required=True)
-            if template is not None:
-                templates.append(template)
+            if _first_time(given, seen):
+                yield _read_template(given, _display(given), _stem(given))
         else:
             raise PortPlanInputError(f"{given}: no such file or directory")
-    return templates
 
 
-def _read_directory(directory: str, shown: str, seen: set[str]) -> list[LoadedTemplate]:
-    """Read a directory; `shown` is how messages and display names spell it."""
+def _read_directory(directory: str, shown: str, seen: set[str]) -> Iterator[LoadedTemplate | None]:
+    """Read a directory; `shown` is how messages and display names spell it.
+
+    Yields None for a template already read through another path.
+    """
     if os.path.isfile(os.path.join(directory, "manifest.json")):
-        return _read_assembly(directory, shown, seen, set())
+        yield from _read_assembly(directory, shown, seen, set())
+        return
     try:
         names = sorted(os.listdir(directory))
     except OSError as error:
         raise PortPlanInputError(f"{shown}: cannot read: {error.strerror}") from None
-    templates = []
     for name in names:
         file_path = os.path.join(directory, name)
         if name.endswith(TEMPLATE_SUFFIXES) and os.path.isfile(file_path):
+            if not _first_time(file_path, seen):
+                yield None
+                continue
             # Directories hold other JSON too (tree.json, asset manifests): skip what is no template.
-            template = _read_file(file_path, _joined(shown, name), _stem(name), seen, required=False)
+            template = _read_template(file_path, _joined(shown, name), _stem(name), required=False)
             if template is not None:
-                templates.append(template)
-    return templates
+                yield template
 
 
-def _read_assembly(directory: str, shown: str, seen: set[str], visited: set[str]) -> list[LoadedTemplate]:
+def _read_assembly(directory: str, shown: str, seen: set[str], visited: set[str]) -> Iterator[LoadedTemplate | None]:
     real = os.path.realpath(directory)
     if real in visited:
-        return []
+        return
     visited.add(real)
     manifest_name = _joined(shown, "manifest.json")
     manifest = _parse(os.path.join(directory, "manifest.json"), manifest_name)
     artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
     if not isinstance(artifacts, dict):
         raise PortPlanInputError(f"{manifest_name}: not a cloud assembly manifest (no artifacts)")
-    templates: list[LoadedTemplate] = []
+    stacks: dict[str, tuple[str, str, list[str]]] = {}  # id -> (template file, stack name, dependencies)
+    nested: list[str] = []
     for artifact_id, artifact in sorted(artifacts.items()):
         if not isinstance(artifact, dict) or not isinstance(artifact.get("properties"), dict):
             continue
         properties = artifact["properties"]
         kind = artifact.get("type")
         if kind == "aws:cloudformation:stack" and isinstance(properties.get("templateFile"), str):
-            file_path = os.path.join(directory, properties["templateFile"])
-            name = _joined(shown, properties["templateFile"])
-            if not os.path.isfile(file_path):
-                raise PortPlanInputError(f"{name}: no such file (named in {manifest_name})")
             stack_name = properties.get("stackName")
-            if not isinstance(stack_name, str):
-                stack_name = artifact_id
-            template = _read_file(file_path, name, stack_name, seen, required=True)
-            if template is not None:
-                templates.append(template)
+            dependencies = artifact.get("dependencies")
+            stacks[artifact_id] = (
+                properties["templateFile"],
+                stack_name if isinstance(stack_name, str) else artifact_id,
+                [d for d in dependencies if isinstance(d, str)] if isinstance(dependencies, list) else [],
+            )
         elif kind == "cdk:cloud-assembly" and isinstance(properties.get("directoryName"), str):
-            nested = os.path.join(directory, properties["directoryName"])
-            if os.path.isfile(os.path.join(nested, "manifest.json")):
-                templates.extend(_read_assembly(nested, _joined(shown, properties["directoryName"]), seen, visited))
-    return templates
+            nested.append(properties["directoryName"])
+    for artifact_id in _dependency_order(stacks):
+        template_file, stack_name, _ = stacks[artifact_id]
+        file_path = os.path.join(directory, template_file)
+        name = _joined(shown, template_file)
+        if not os.path.isfile(file_path):
+            raise PortPlanInputError(f"{name}: no such file (named in {manifest_name})")
+        yield _read_template(file_path, name, stack_name) if _first_time(file_path, seen) else None
+    for directory_name in nested:
+        path = os.path.join(directory, directory_name)
+        if os.path.isfile(os.path.join(path, "manifest.json")):
+            yield from _read_assembly(path, _joined(shown, directory_name), seen, visited)
 
 
-def _read_file(
-    file_path: str, name: str, stack_name: str, seen: set[str], *, required: bool
-) -> LoadedTemplate | None:
+def _dependency_order(stacks: dict[str, tuple[str, str, list[str]]]) -> list[str]:
+    """Stack ids with each stack after the stacks it depends on; ties (and cycles) by id."""
+    order: list[str] = []
+    state: dict[str, bool] = {}  # False while visiting, True once placed
+
+    def visit(artifact_id: str) -> None:
+        if artifact_id in state:
+            return
+        state[artifact_id] = False
+        for dependency in sorted(stacks[artifact_id][2]):
+            if dependency in stacks:
+                visit(dependency)
+        state[artifact_id] = True
+        order.append(artifact_id)
+
+    for artifact_id in sorted(stacks):
+        visit(artifact_id)
+    return order
+
+
+def _first_time(file_path: str, seen: set[str]) -> bool:
+    """Whether `file_path` was not read yet (through any path given); it counts as read from now on."""
     absolute = os.path.abspath(file_path)
     if absolute in seen:
-        return None
+        return False
+    seen.add(absolute)
+    return True
+
+
+@overload
+def _read_template(file_path: str, name: str, stack_name: str) -> LoadedTemplate: ...
+@overload
+def _read_template(file_path: str, name: str, stack_name: str, *, required: bool) -> LoadedTemplate | None: ...
+def _read_template(file_path: str, name: str, stack_name: str, *, required: bool = True) -> LoadedTemplate | None:
+    """Read one template; a file without a Resources mapping is an error, or None unless `required`."""
     body = _parse(file_path, name)
     if not isinstance(body, dict) or not isinstance(body.get("Resources"), dict):
         if required:
             raise PortPlanInputError(f"{name}: not a CloudFormation template (no Resources mapping)")
         return None
-    seen.add(absolute)
-    return LoadedTemplate(name=name, path=absolute, body=body, stack_name=stack_name)
+    return LoadedTemplate(name=name, path=os.path.abspath(file_path), body=body, stack_name=stack_name)
 
 
 def _parse(file_path: str, name: str) -> Any:
@@ -135,9 +180,7 @@ def _parse(file_path: str, name: str) -> Any:
             data = stream.read()
     except OSError as error:
         raise PortPlanInputError(f"{name}: cannot read: {error.strerror or error}") from None
-    if file_path.endswith(".json") or (
-        file_path.endswith(".template") and data.lstrip()[:1] in (b"{", b"[")
-    ):
+    if file_path.endswith(".json") or (file_path.endswith(".template") and data.lstrip()[:1] in (b"{", b"[")):
         try:
             return json.loads(data)
         except json.JSONDecodeError as error:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from weakref import WeakKeyDictionary
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 from .findings import ERROR, WARNING, Finding, ordered
 from .intrinsics import Key, Unknown
@@ -43,9 +43,9 @@ AGENT_DEFAULT_RESERVED = (22, 2375, 2376, 51678, 51679)
 _RESERVED_TCP = frozenset(("tcp", port) for port in RESERVED_BY_DEFAULT)
 RESERVED_PORT_LIMIT = 100
 _PENDING = (
-    "the tasks that do not fit stay PENDING (ECS: \"unable to place a task because no container instance met "
-    "all of its requirements ... already using a port required by your task\", reason RESOURCE:PORTS; "
-    "started by hand, Docker says \"Bind for 0.0.0.0:{port} failed: port is already allocated\")"
+    'the tasks that do not fit stay PENDING (ECS: "unable to place a task because no container instance met '
+    'all of its requirements ... already using a port required by your task", reason RESOURCE:PORTS; '
+    'started by hand, Docker says "Bind for 0.0.0.0:{port} failed: port is already allocated")'
 )
 
 
@@ -82,21 +82,24 @@ def _virtual(cluster: Key | None) -> tuple[str, Key | None]:
 # -- helpers ----------------------------------------------------------------------------------------
 
 
-def _finding(rule_id: str, origin: Origin, message: str, fix: str | None = None) -> Finding:
-    rule = RULES_BY_ID[rule_id]
+def _finding(rule_id: str, origin: Origin, message: str, fix: str) -> Finding:
     return Finding(
         rule=rule_id,
-        severity=rule.severity,
+        severity=RULES_BY_ID[rule_id].severity,
         template=origin.template,
         resource=origin.logical_id,
         path=origin.path,
         message=message,
-        fix=fix or rule.fix,
+        fix=fix,
         template_path=origin.template_path,
     )
 
 
-def _unverifiable(origin: Origin, message: str, fix: str | None = None) -> Finding:
+def _unverifiable(
+    origin: Origin,
+    message: str,
+    fix: str = "pass the templates that define the missing pieces too, or acknowledge this finding",
+) -> Finding:
     return _finding("unverifiable", origin, message, fix)
 
 
@@ -108,8 +111,8 @@ def _ports(ports: Iterable[Port]) -> str:
     return ", ".join(_port(p) for p in sorted(ports))
 
 
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (plural or word + 's')}"
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _names(labels: Iterable[str], limit: int = 3) -> str:
@@ -118,9 +121,10 @@ def _names(labels: Iterable[str], limit: int = 3) -> str:
     return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
 
 
-def _capacity(plan: PortPlan, classes: Iterable[Hashable]) -> str:
-    labels = [plan.auto_scaling_groups[c].origin.label for c in classes if c in plan.auto_scaling_groups]
-    return " + ".join(sorted(set(labels))) or "(none found)"
+def _capacity(plan: PortPlan, groups: Iterable[Key]) -> str:
+    """How messages name a set of Auto Scaling groups."""
+    labels = {plan.auto_scaling_groups[key].origin.label for key in groups}
+    return " + ".join(sorted(labels)) or "(none found)"
 
 
 def _definition(plan: PortPlan, service: Service) -> TaskDefinition | None:
@@ -158,11 +162,11 @@ _FACTS: WeakKeyDictionary[PortPlan, _Facts] = WeakKeyDictionary()
 def _facts(plan: PortPlan) -> _Facts:
     found = _FACTS.get(plan)
     if found is None:
-        placed, undecided = [], []
-        definitions = plan.task_definitions
+        placed: list[_Placed] = []
+        undecided: list[_Placed] = []
         for key, pool in plan.pools.items():
             service = plan.services[key]
-            definition = definitions.get(service.task_definition)  # type: ignore[call-overload]
+            definition = _definition(plan, service)
             if definition is not None and definition.static_ports:
                 item = _Placed(service, definition, pool)
                 (undecided if isinstance(service.scheduling, Unknown) else placed).append(item)
@@ -203,14 +207,16 @@ def check_static_port_overcommit(plan: PortPlan) -> Iterator[Finding]:
         pool = item.pool
         found = classes.get(id(pool))
         if found is None:
-            virtual = [_virtual(pool.cluster)] if pool.doubts else []
-            found = classes[id(pool)] = frozenset([m.asg for m in pool.members] + virtual)
+            members: list[Hashable] = [m.asg for m in pool.members]
+            if pool.doubts:
+                members.append(_virtual(pool.cluster))
+            found = classes[id(pool)] = frozenset(members)
         keys = [(c, p) for c in found for p in item.ports]
         for key in keys:
             wanted[key] += 1
         replicas.append((item, found, keys))
     demands = []
-    by_key = {}
+    by_key: dict[Hashable, _Placed] = {}
     for item, found, keys in replicas:
         count, high = item.service.desired_count, item.pool.high
         alone = all(wanted[key] == 1 and key not in holders for key in keys)
@@ -244,9 +250,8 @@ def _daemon_conflicts(plan: PortPlan, holders: dict[tuple[Key, Port], list[_Plac
                 "static-port-overcommit",
                 daemon.service.origin,
                 f"{len(daemons)} daemon services need {_port(port)} on every instance of capacity {label} "
-                f"({names}): only one can hold it on an instance, so "
-                + _PENDING.format(port=port[1]),
-                f"give all but one of the daemons another host port, or map it dynamically (hostPort 0)",
+                f"({names}): only one can hold it on an instance, so " + _PENDING.format(port=port[1]),
+                "give all but one of the daemons another host port, or map it dynamically (hostPort 0)",
             )
 
 
@@ -258,8 +263,10 @@ def _judge(plan: PortPlan, group: list[_Placed], holders: dict[tuple[Key, Port],
             views[member.asg].append(member.instances)
     known_tasks = sum(max(i.service.desired_count, 0) for i in group if isinstance(i.service.desired_count, int))
     big = known_tasks + 1
-    low = {a: max([v for v in vs if isinstance(v, int)] + [0]) for a, vs in views.items()}
-    high = {a: big if any(isinstance(v, Unknown) for v in vs) else low[a] for a, vs in views.items()}
+    low: dict[Hashable, int] = {a: max([v for v in vs if isinstance(v, int)] + [0]) for a, vs in views.items()}
+    high: dict[Hashable, int] = {
+        a: big if any(isinstance(v, Unknown) for v in vs) else low[a] for a, vs in views.items()
+    }
     blocked: dict[Hashable, frozenset[Port]] = {
         a: frozenset(p for item in group for p in item.ports if (a, p) in holders) for a in views
     }
@@ -270,7 +277,7 @@ def _judge(plan: PortPlan, group: list[_Placed], holders: dict[tuple[Key, Port],
         result = []
         for item in group:
             tasks = item.service.desired_count
-            classes = [m.asg for m in item.pool.members]
+            classes: list[Hashable] = [m.asg for m in item.pool.members]
             if optimistic and item.pool.doubts:
                 classes.append(_virtual(item.pool.cluster))
             result.append(Demand(item.key, tasks if isinstance(tasks, int) else 0, item.ports, frozenset(classes)))
@@ -300,8 +307,10 @@ def _judge(plan: PortPlan, group: list[_Placed], holders: dict[tuple[Key, Port],
                 "simplify the port plan (fewer shared static ports) or acknowledge this finding",
             )
         return
-    reasons = [f"the desired count of {i.service.origin.label} is unknown ({i.service.desired_count.reason})"  # type: ignore[union-attr]
-               for i in unknown_tasks]
+    reasons = [
+        f"the desired count of {i.service.origin.label} is unknown ({i.service.desired_count.reason})"  # type: ignore[union-attr]
+        for i in unknown_tasks
+    ]
     for item in group:
         reasons.extend(item.pool.reasons())
     for item in wanting:
@@ -323,7 +332,11 @@ def _overcommitted(
 ) -> Iterator[Finding]:
     if verdict.port is not None:
         port = verdict.port
-        wanting = [i for i in group if port in i.ports and isinstance(i.service.desired_count, int) and i.service.desired_count > 0]
+        wanting = [
+            i
+            for i in group
+            if port in i.ports and isinstance(i.service.desired_count, int) and i.service.desired_count > 0
+        ]
         classes = {m.asg for i in wanting for m in i.pool.members}
         instances = sum(capacity.get(c, 0) for c in classes)
         taken = instances - verdict.offered
@@ -368,7 +381,8 @@ def _overcommitted(
     )
     fix = (
         "map the container ports dynamically (hostPort 0) behind the load balancer, or give capacity "
-        f"{label} more instances (a higher MaxSize with managed scaling through a capacity provider), or run fewer tasks"
+        f"{label} more instances (a higher MaxSize with managed scaling through a capacity provider), or run "
+        "fewer tasks"
     )
     for item in wanting:
         yield _finding("static-port-overcommit", item.service.origin, message, fix)
@@ -386,7 +400,7 @@ def _instances_needed(
     if len(classes) == 1:
         only = next(iter(classes))
         demands = [
-            Demand(i.key, i.service.desired_count, i.ports, frozenset(classes))  # type: ignore[arg-type]
+            Demand(i.key, i.service.desired_count, i.ports, frozenset(classes))
             for i in group
             if isinstance(i.service.desired_count, int)
         ]
@@ -584,7 +598,7 @@ def check_reserved_host_port(plan: PortPlan) -> Iterator[Finding]:
             continue
         groups = [plan.auto_scaling_groups[a] for a in sorted(plan.landing.get(key, ()))]
         for group in groups:
-            for extra, setting in ((group.reserved_tcp, "ECS_RESERVED_PORTS"), (group.reserved_udp, "ECS_RESERVED_PORTS_UDP")):
+            for extra in (group.reserved_tcp, group.reserved_udp):
                 if isinstance(extra, Unknown):
                     yield _unverifiable(
                         definition.origin,
@@ -618,38 +632,36 @@ def check_reserved_port_limit(plan: PortPlan) -> Iterator[Finding]:
     for item in _facts(plan).placed:
         high = item.pool.high
         count = item.service.desired_count
-        certain = item.service.daemon or (
-            high is not None and high > 0 and isinstance(count, int) and count >= high
-        )
+        certain = item.service.daemon or (high is not None and high > 0 and isinstance(count, int) and count >= high)
         if certain:
             for member in item.pool.members:
                 everywhere[member.asg].update(item.ports)
     base: dict[Key | None, int] = {}  # an upper bound of the reserved ports besides a task's
     for asg in {a for groups in plan.landing.values() for a in groups}:
         group = plan.auto_scaling_groups[asg]
-        extra = sum(len(e) for e in (group.reserved_tcp, group.reserved_udp) if isinstance(e, tuple))
-        base[asg] = len(AGENT_DEFAULT_RESERVED) + extra + len(everywhere.get(asg, ()))
+        configured = sum(len(e) for e in (group.reserved_tcp, group.reserved_udp) if isinstance(e, tuple))
+        base[asg] = len(AGENT_DEFAULT_RESERVED) + configured + len(everywhere.get(asg, ()))
     most = max(base.values(), default=len(AGENT_DEFAULT_RESERVED))
     for key, definition in plan.task_definitions.items():
         ports = len(definition.static_ports)
         if not ports or ports + most <= RESERVED_PORT_LIMIT:
             continue
-        asgs = sorted(plan.landing.get(key, ())) or [None]
+        asgs: list[Key | None] = [*sorted(plan.landing.get(key, ()))] or [None]
         if all(ports + base.get(a, len(AGENT_DEFAULT_RESERVED)) <= RESERVED_PORT_LIMIT for a in asgs):
             continue
         worst: tuple[int, str, str] | None = None
-        for asg in asgs:
+        for landing in asgs:
             reserved = {("tcp", p) for p in AGENT_DEFAULT_RESERVED}
             where = "a container instance"
-            if asg is not None:
-                group = plan.auto_scaling_groups[asg]
+            if landing is not None:
+                group = plan.auto_scaling_groups[landing]
                 where = f"a container instance of capacity {group.origin.label}"
-                for extra, protocol in ((group.reserved_tcp, "tcp"), (group.reserved_udp, "udp")):
-                    if isinstance(extra, tuple):
-                        reserved.update((protocol, p) for p in extra)
+                for listed, protocol in ((group.reserved_tcp, "tcp"), (group.reserved_udp, "udp")):
+                    if isinstance(listed, tuple):
+                        reserved.update((protocol, p) for p in listed)
             configured = len(reserved) - len(AGENT_DEFAULT_RESERVED)
             own = definition.static_ports - reserved
-            shared = everywhere.get(asg, set()) - reserved - own if asg is not None else set()
+            shared = everywhere.get(landing, set()) - reserved - own if landing is not None else set()
             total = len(reserved) + len(shared) + len(own)
             if total > RESERVED_PORT_LIMIT and (worst is None or total > worst[0]):
                 detail = (
@@ -665,6 +677,8 @@ def check_reserved_port_limit(plan: PortPlan) -> Iterator[Finding]:
                 definition.origin,
                 f"{where} would hold {total} reserved ports, more than the ECS agent's limit of "
                 f"{RESERVED_PORT_LIMIT} ({detail}): ECS cannot place the task there",
+                "map most container ports dynamically (hostPort 0), which does not count toward the limit, or "
+                "split the containers across task definitions",
             )
 
 
@@ -676,12 +690,12 @@ def check_duplicate_host_port(plan: PortPlan) -> Iterator[Finding]:
         bound: dict[Port, list[str]] = defaultdict(list)
         if definition.network_mode == "awsvpc":
             for mapping in definition.mappings:
-                port = mapping.container_port
-                if isinstance(port, int) and isinstance(mapping.protocol, str) and not mapping.port_range:
-                    bound[(mapping.protocol, port)].append(mapping.container)
+                number = mapping.container_port
+                if isinstance(number, int) and isinstance(mapping.protocol, str) and not mapping.port_range:
+                    bound[(mapping.protocol, number)].append(mapping.container)
         else:
-            for mapping, port in _static_mappings(definition):
-                bound[port].append(mapping.container)
+            for mapping, static in _static_mappings(definition):
+                bound[static].append(mapping.container)
         for port, containers in sorted(bound.items()):
             if len(containers) > 1:
                 where = "the task's network interface" if definition.network_mode == "awsvpc" else "an instance"
@@ -690,7 +704,8 @@ def check_duplicate_host_port(plan: PortPlan) -> Iterator[Finding]:
                     definition.origin,
                     f"host port {_port(port)} is mapped {len(containers)} times (containers "
                     f"{', '.join(containers)}), but {where} can bind it once: the task cannot start "
-                    f"(Docker: \"Bind for 0.0.0.0:{port[1]} failed: port is already allocated\")",
+                    f'(Docker: "Bind for 0.0.0.0:{port[1]} failed: port is already allocated")',
+                    "give each mapping its own host port, or map all but one dynamically (hostPort 0)",
                 )
 
 
@@ -712,6 +727,7 @@ def check_invalid_port(plan: PortPlan) -> Iterator[Finding]:
                     "invalid-port",
                     definition.origin,
                     f"container {mapping.container} {problem}: ECS rejects the task definition",
+                    "use a port between 1 and 65535 (hostPort 0, or no hostPort, for a dynamic mapping in bridge mode)",
                 )
 
 
@@ -777,6 +793,8 @@ def check_dynamic_port_health_check(plan: PortPlan) -> Iterator[Finding]:
                 f"health checks go to fixed port {port}, but service {service.origin.label} registers container "
                 f"{mapping.container} port {mapping.container_port} on a dynamic host port: the checks never reach "
                 "the task, every target turns unhealthy and ECS keeps replacing the tasks",
+                "set HealthCheckPort to traffic-port, the default (CDK: leave health_check port out, or "
+                'port="traffic-port")',
             )
 
 
@@ -898,7 +916,9 @@ def check_dynamic_port_ingress(plan: PortPlan) -> Iterator[Finding]:
             )
             continue
         if not pool.members:
-            yield _unverifiable(service.origin, "its instances' security groups are unknown: " + "; ".join(pool.reasons()))
+            yield _unverifiable(
+                service.origin, "its instances' security groups are unknown: " + "; ".join(pool.reasons())
+            )
             continue
         for balancer_key in group.load_balancers:
             if isinstance(balancer_key, Unknown):
@@ -920,7 +940,9 @@ def check_dynamic_port_ingress(plan: PortPlan) -> Iterator[Finding]:
                 if path is None:
                     path = paths[cache_key] = _path(plan, balancer.security_groups, asg)
                 if path.doubt is not None:
-                    yield _unverifiable(asg.origin, f"{path.doubt}: the balancer's reach to {subject} cannot be checked")
+                    yield _unverifiable(
+                        asg.origin, f"{path.doubt}: the balancer's reach to {subject} cannot be checked"
+                    )
                     continue
                 if path.open:
                     continue
@@ -968,7 +990,10 @@ def _gap_finding(
             f"ECS_DYNAMIC_HOST_PORT_RANGE={low}-{high} in the instances' user data so the range cannot drift"
         )
     else:
-        message = f"balancer security group {balancers} allows {opened} out to the instances' security group {instances}" + effect
+        message = (
+            f"balancer security group {balancers} allows {opened} out to the instances' security group {instances}"
+            + effect
+        )
         fix = (
             f"allow egress from {balancers} to {instances} on tcp {low}-{high} "
             f"(CDK: load_balancer.connections.allow_to(asg, ec2.Port.tcp_range({low}, {high})))"
@@ -1170,6 +1195,4 @@ _ORDER = {rule.id: index for index, rule in enumerate(RULES)}
 
 def run_rules(plan: PortPlan) -> list[Finding]:
     """Every finding of every rule on `plan`, deduplicated, in a deterministic order."""
-    return ordered(
-        itertools.chain.from_iterable(rule.check(plan) for rule in RULES if rule.check is not None), _ORDER
-    )
+    return ordered(itertools.chain.from_iterable(rule.check(plan) for rule in RULES if rule.check is not None), _ORDER)

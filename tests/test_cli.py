@@ -1,0 +1,279 @@
+"""The command line door: `port-plan check PATH... [--format text|json]`, exit codes 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from portplan_builders import Stack, balanced_app, ref, static_app
+
+from constructs_lib.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures" / "portplan"
+ROOT = Path(__file__).parent.parent
+
+
+def many_ports(count: int) -> Stack:
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=1)
+    stack.task("Task", [(p, p, "tcp") for p in range(10000, 10000 + count)])
+    stack.service("Service", "Task", desired=1)
+    return stack
+
+
+def duplicate(bad: bool) -> Stack:
+    stack = Stack()
+    stack.task(
+        "Task",
+        containers=[
+            {"Name": "a", "PortMappings": [{"ContainerPort": 80, "HostPort": 8080}]},
+            {"Name": "b", "PortMappings": [{"ContainerPort": 81, "HostPort": 8080 if bad else 8081}]},
+        ],
+    )
+    return stack
+
+
+def single_task(mapping: tuple[int, int | None, str], mode: str = "bridge") -> Stack:
+    stack = Stack()
+    stack.task("Task", [mapping], mode=mode)
+    return stack
+
+
+def unknown_cluster(bad: bool) -> Stack:
+    stack = static_app(tasks=1, instances=1)
+    if bad:
+        stack.props("Service")["Cluster"] = {"Fn::ImportValue": "Shared:Cluster"}
+    return stack
+
+
+# rule -> (compliant case, non-compliant case)
+CASES: dict[str, tuple[Callable[[], Stack], Callable[[], Stack]]] = {
+    "static-port-overcommit": (lambda: static_app(tasks=2, instances=2), lambda: static_app(tasks=3, instances=2)),
+    "deployment-port-deadlock": (
+        lambda: static_app(tasks=2, instances=2, minimum=50),
+        lambda: static_app(tasks=2, instances=2, minimum=100, maximum=200),
+    ),
+    "reserved-host-port": (
+        lambda: static_app(tasks=1, instances=1),
+        lambda: static_app(tasks=1, instances=1, host_port=2375),
+    ),
+    "reserved-port-limit": (lambda: many_ports(95), lambda: many_ports(96)),
+    "duplicate-host-port": (lambda: duplicate(False), lambda: duplicate(True)),
+    "invalid-port": (lambda: single_task((80, 8080, "tcp")), lambda: single_task((80, 70000, "tcp"))),
+    "host-port-mismatch": (
+        lambda: single_task((80, 80, "tcp"), "host"),
+        lambda: single_task((80, 8080, "tcp"), "host"),
+    ),
+    "dynamic-port-health-check": (balanced_app, lambda: balanced_app(health_check_port="8081")),
+    "dynamic-port-ingress": (balanced_app, lambda: balanced_app(open_range=None)),
+    "static-port-in-dynamic-range": (
+        lambda: static_app(tasks=1, instances=1),
+        lambda: static_app(tasks=1, instances=1, host_port=40000),
+    ),
+    "unverifiable": (lambda: unknown_cluster(False), lambda: unknown_cluster(True)),
+}
+WARNINGS = {"static-port-in-dynamic-range", "unverifiable"}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_every_rule_has_a_cli_case() -> None:
+    from constructs_lib.portplan import RULES
+
+    assert set(CASES) == {rule.id for rule in RULES}
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_compliant_case_exits_0_with_no_findings(rule: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = CASES[rule][0]().write(tmp_path)
+    code, out, err = run(capsys, "check", path, "--format", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {"findings": []}
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_noncompliant_case_reports_the_rule(rule: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = CASES[rule][1]().write(tmp_path)
+    code, out, err = run(capsys, "check", path, "--format", "json")
+    findings = json.loads(out)["findings"]
+    assert err == ""
+    assert code == (0 if rule in WARNINGS else 1)
+    assert rule in {f["rule"] for f in findings}
+    for finding in findings:
+        assert list(finding) == ["rule", "severity", "template", "resource", "path", "message", "fix"]
+        assert finding["severity"] == ("warning" if finding["rule"] in WARNINGS else "error")
+        assert finding["template"] == os.path.relpath(path) or finding["template"] == path
+        assert finding["message"] and finding["fix"]
+
+
+def test_json_path_is_null_without_metadata(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stack = static_app(tasks=3, instances=2)
+    del stack.resources["Service"]["Metadata"]
+    code, out, _ = run(capsys, "check", stack.write(tmp_path), "--format", "json")
+    (finding,) = json.loads(out)["findings"]
+    assert code == 1 and finding["path"] is None and finding["resource"] == "Service"
+
+
+def test_text_format_reads_like_a_compiler(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+    code, out, err = run(capsys, "check", "cdk-out")
+    assert (code, err) == (1, "")
+    groups = out.split("\n\n")
+    assert groups[-1] == "4 errors, 0 warnings in 3 templates\n"
+    first = groups[0].splitlines()
+    assert (
+        first[0]
+        == "Net/Asg/InstanceSecurityGroup/Resource (cdk-out/Net.template.json: AsgInstanceSecurityGroupC53F1492)"
+    )
+    assert first[1].startswith("  error[dynamic-port-ingress]: instances' security group Net/Asg/InstanceSecurityGroup")
+    assert first[2].startswith("  fix: allow ingress on Net/Asg/InstanceSecurityGroup from Web/Web/LB/SecurityGroup")
+    assert len(first) == 3
+    assert any(
+        g.startswith("Prod/Api/Service/Service (cdk-out/assembly-Prod/ProdApi2466CF1F.template.json: ServiceD69D759B)")
+        for g in groups
+    )
+
+
+def test_text_summary_of_a_clean_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", static_app(tasks=1, instances=1).write(tmp_path))
+    assert (code, out) == (0, "0 errors, 0 warnings in 1 template\n")
+
+
+def test_warnings_alone_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", static_app(tasks=1, instances=1, host_port=40000).write(tmp_path))
+    assert code == 0
+    assert "  warning[static-port-in-dynamic-range]: " in out
+    assert out.endswith("0 errors, 1 warning in 1 template\n")
+
+
+def test_yaml_template(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", str(FIXTURES / "yaml" / "short-tags.yaml"), "--format", "json")
+    assert code == 1
+    assert [f["rule"] for f in json.loads(out)["findings"]] == ["static-port-overcommit", "unverifiable"]
+
+
+def test_cross_stack_files_line_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the cluster and its one instance in Net, two tasks on tcp/8080 in App, as two files
+    monkeypatch.chdir(tmp_path)
+    net = Stack("Net")
+    net.cluster()
+    net.capacity(min_size=1)
+    exported = net.export("RefCluster", ref("Cluster"))
+    app = Stack("App")
+    app.task("Task", [(80, 8080, "tcp")])
+    app.service("Service", "Task", desired=2, cluster={"Fn::ImportValue": exported})
+    app.write(tmp_path)
+    net.write(tmp_path)
+    code, out, _ = run(capsys, "check", "App.template.json", "Net.template.json", "--format", "json")
+    (finding,) = json.loads(out)["findings"]
+    assert code == 1
+    assert (finding["rule"], finding["template"]) == ("static-port-overcommit", "App.template.json")
+    assert "at most 1 instance" in finding["message"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["check", "bad/invalid.json"],
+            "port-plan: error: bad/invalid.json: invalid JSON at line 4 column 5: Expecting ',' delimiter",
+        ),
+        (
+            ["check", "bad/invalid.yaml"],
+            "port-plan: error: bad/invalid.yaml: invalid YAML at line 4 column 4: did not find expected key",
+        ),
+        (
+            ["check", "bad/not-a-template.json"],
+            "port-plan: error: bad/not-a-template.json: not a CloudFormation template (no Resources mapping)",
+        ),
+        (["check", "bad/missing.json"], "port-plan: error: bad/missing.json: no such file or directory"),
+        (["check", "cdk-out", "bad/missing.json"], "port-plan: error: bad/missing.json: no such file or directory"),
+        ([], "port-plan: error: the following arguments are required: COMMAND"),
+        (["check"], "port-plan: error: the following arguments are required: PATH"),
+        (
+            ["check", "cdk-out", "--format", "xml"],
+            "port-plan: error: argument --format: invalid choice: 'xml' (choose from 'text', 'json')",
+        ),
+        (["frobnicate"], "port-plan: error: argument COMMAND: invalid choice: 'frobnicate' (choose from 'check')"),
+        (["check", "cdk-out", "--bogus"], "port-plan: error: unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_input_and_usage_exit_2_with_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(FIXTURES)
+    code, out, err = run(capsys, *argv)
+    assert (code, out, err) == (2, "", message + "\n")
+
+
+def test_empty_directory_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "check", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert err == f"port-plan: error: {tmp_path}: no CloudFormation templates found\n"
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "--help")
+    assert code == 0 and "--format {text,json}" in out
+
+
+def python_m(*argv: str, cwd: Path = FIXTURES) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "constructs_lib", *argv], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_python_m_runs_the_cli_without_jsii() -> None:
+    # GIVEN `python -m constructs_lib` WHEN it checks an assembly THEN it exits 1 with JSON on stdout
+    result = python_m("check", "cdk-out", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    assert [f["rule"] for f in json.loads(result.stdout)["findings"]].count("dynamic-port-ingress") == 2
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from constructs_lib.cli import main; main(['check', 'cdk-out']); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii', 'constructs', 'yaml')))",
+        ],
+        cwd=FIXTURES,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert loaded.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_python_m_bad_input_has_no_traceback() -> None:
+    result = python_m("check", "bad/invalid.json")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert (
+        result.stderr
+        == "port-plan: error: bad/invalid.json: invalid JSON at line 4 column 5: Expecting ',' delimiter\n"
+    )
+
+
+def test_python_m_output_into_a_closed_pipe_keeps_the_verdict(tmp_path: Path) -> None:
+    stack = static_app(tasks=3, instances=2)
+    for index in range(40):  # enough findings to overflow a pipe buffer nobody reads
+        stack.task(f"Task{index}", [(22, 22, "tcp")])
+    path = stack.write(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "constructs_lib", "check", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    assert process.wait(timeout=60) == 1
+    assert b"Traceback" not in process.stderr.read()
