@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import List, Optional
 
 import jsii
@@ -10,6 +9,7 @@ from aws_cdk import Acknowledgment, Stack, Validations, aws_ecs as ecs
 from constructs import Construct, IValidation
 
 from constructs_lib.cluster import BridgeCluster
+from constructs_lib.portplan.rollout import healthy_floor, stop_first_percent, task_ceiling
 from constructs_lib.task_definition import BridgeTaskDefinition
 
 
@@ -25,9 +25,7 @@ def rolling_percentages(desired_count: int, *, static_ports: bool) -> tuple[int,
     """
     if not static_ports:
         return 100, 200
-    if desired_count <= 1:
-        return 0, 100
-    return (desired_count - 1) * 100 // desired_count, 100
+    return stop_first_percent(desired_count), 100
 
 
 def deployment_deadlocks(
@@ -36,10 +34,8 @@ def deployment_deadlocks(
     """True when a static-port rollout can neither stop an old task first nor start a new one."""
     if desired_count <= 0:
         return False
-    min_healthy = math.ceil(desired_count * min_healthy_percent / 100)
-    max_tasks = math.floor(desired_count * max_percent / 100)
-    can_stop_first = min_healthy < desired_count
-    can_start_first = max_tasks > desired_count and spare_instances > 0
+    can_stop_first = healthy_floor(desired_count, min_healthy_percent) < desired_count
+    can_start_first = task_ceiling(desired_count, max_percent) > desired_count and spare_instances > 0
     return not (can_stop_first or can_start_first)
 
 

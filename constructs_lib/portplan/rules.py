@@ -26,6 +26,7 @@ from .model import (
     TaskDefinition,
 )
 from .placement import Demand, Verdict, components, place
+from .rollout import healthy_floor, stop_first_percent, task_ceiling
 
 Port = tuple[str, int]
 
@@ -178,10 +179,6 @@ def _facts(plan: PortPlan) -> _Facts:
                         holders[(member.asg, port)].append(item)
         found = _FACTS[plan] = _Facts(placed, undecided, dict(holders), list(_dynamic_links(plan)))
     return found
-
-
-def _ceil_percent(count: int, percent: int) -> int:
-    return -(-count * percent // 100)
 
 
 # -- static-port-overcommit -------------------------------------------------------------------------
@@ -464,11 +461,11 @@ def _replica_deadlock(
     assert isinstance(desired, int) and isinstance(minimum, int) and isinstance(maximum, int)
     if desired <= 0:
         return
-    keep = _ceil_percent(desired, minimum)
+    keep = healthy_floor(desired, minimum)
     if keep < desired:
         return
-    start = desired * maximum // 100
-    lower = (desired - 1) * 100 // desired
+    start = task_ceiling(desired, maximum)
+    lower = stop_first_percent(desired)
     kept = (
         f"a rolling deployment cannot replace any of the {_plural(desired, 'task')}: minimumHealthyPercent "
         f"{minimum} keeps all of them running (ceil({desired} x {minimum}%) = {keep}), so no old task may stop "
@@ -551,10 +548,10 @@ def _daemon_deadlock(plan: PortPlan, item: _Placed) -> Iterator[Finding]:
     fix = "set minimumHealthyPercent to 0 (the DAEMON default)"
     if pool.high is not None:
         count = pool.high
-        keep = _ceil_percent(count, minimum)
+        keep = healthy_floor(count, minimum)
         if count > 0 and keep >= count:
             if count > 1:
-                fix += f" or to at most {(count - 1) * 100 // count}"
+                fix += f" or to at most {stop_first_percent(count)}"
             yield _finding(
                 "deployment-port-deadlock",
                 service.origin,
