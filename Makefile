@@ -35,3 +35,6 @@ destroy: install
 
 clean:
 	rm -rf cdk.out .pytest_cache
+
+bench: install
+	$(PY) -m benchmarks.run_all
