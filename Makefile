@@ -23,6 +23,7 @@ node_modules/.installed: package.json $(wildcard package-lock.json)
 
 synth: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) synth --quiet --no-notices
+	$(PY) -m constructs_lib plan cdk.out
 
 test: install
 	$(PY) -m pytest

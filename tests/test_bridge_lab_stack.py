@@ -83,3 +83,14 @@ def test_labs_knob_selects_what_is_built():
     template.resource_count_is("AWS::ECS::Service", 1)
     template.resource_count_is("AWS::ECS::TaskDefinition", 1)
     assert "DynamicUrl" not in template.to_json()["Outputs"]
+
+
+def test_port_plan_fits_one_static_task_per_instance(lab_stack):
+    # The static service fits exactly as many tasks as there can be instances; ports never bound
+    # the dynamic one.
+    from constructs_lib.testing import assert_port_plan
+
+    plan = assert_port_plan(lab_stack, fits={"StaticService": 2, "DynamicService": None})
+    [cluster] = plan["clusters"]
+    assert cluster["capacity"]["instances_max"] == 2
+    assert cluster["dynamic_range"] == [32768, 60999]

@@ -206,7 +206,10 @@ def test_cross_stack_files_line_up(
             ["check", "cdk-out", "--format", "xml"],
             "port-plan: error: argument --format: invalid choice: 'xml' (choose from 'text', 'json')",
         ),
-        (["frobnicate"], "port-plan: error: argument COMMAND: invalid choice: 'frobnicate' (choose from 'check')"),
+        (
+            ["frobnicate"],
+            "port-plan: error: argument COMMAND: invalid choice: 'frobnicate' (choose from 'check', 'plan', 'diagram')",
+        ),
         (["check", "cdk-out", "--bogus"], "port-plan: error: unrecognized arguments: --bogus"),
     ],
 )
@@ -277,3 +280,106 @@ def test_python_m_output_into_a_closed_pipe_keeps_the_verdict(tmp_path: Path) ->
     process.stdout.close()
     assert process.wait(timeout=60) == 1
     assert b"Traceback" not in process.stderr.read()
+
+
+# -- plan --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output", ["text", "json", "markdown"])
+def test_plan_exits_0_even_when_a_service_is_over(
+    output: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(FIXTURES)
+    code, out, err = run(capsys, "plan", "cdk-out", "--format", output)
+    assert (code, err) == (0, "")
+    if output == "json":
+        clusters = json.loads(out)["clusters"]
+        assert [(c["stack"], [(s["desired"], s["fits"]) for s in c["services"]]) for c in clusters] == [
+            ("Net", [(2, None)]),
+            ("Prod-Api", [(2, 1)]),
+        ]
+    elif output == "markdown":
+        assert out.startswith("### Cluster `ClusterEB0386A7` (stack `Net`)\n")
+        assert "| `Prod/Api/Service` | bridge | 2 | `8080:80/tcp` | 1 | **OVER** |" in out
+    else:
+        assert out.splitlines()[0].startswith("cluster ClusterEB0386A7 (stack Net): 2 instances")
+        assert "8080:80/tcp" in out and out.count("OVER") == 1
+
+
+def test_plan_text_of_a_static_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plan", static_app(tasks=2, instances=2).write(tmp_path))
+    assert code == 0
+    assert out.splitlines()[2].split() == ["Service", "bridge", "2", "8080:80/tcp", "2"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["plan", "bad/invalid.json"],
+            "port-plan: error: bad/invalid.json: invalid JSON at line 4 column 5: Expecting ',' delimiter",
+        ),
+        (["plan", "bad/missing.json"], "port-plan: error: bad/missing.json: no such file or directory"),
+        (["plan"], "port-plan: error: the following arguments are required: PATH"),
+        (
+            ["plan", "cdk-out", "--format", "xml"],
+            "port-plan: error: argument --format: invalid choice: 'xml' (choose from 'text', 'json', 'markdown')",
+        ),
+        (["diagram", "cdk-out"], "port-plan: error: the following arguments are required: -o/--output"),
+        (
+            ["diagram", "cdk-out", "-o", "plan.pdf"],
+            "port-plan: error: plan.pdf: the output must end in .svg, .png or .mmd",
+        ),
+        (
+            ["diagram", "cdk-out", "-o", "nowhere/plan.svg"],
+            "port-plan: error: nowhere/plan.svg: no such directory: nowhere",
+        ),
+        (
+            ["diagram", "bad/missing.json", "-o", "plan.mmd"],
+            "port-plan: error: bad/missing.json: no such file or directory",
+        ),
+    ],
+)
+def test_plan_and_diagram_bad_input_exit_2_with_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(FIXTURES)
+    code, out, err = run(capsys, *argv)
+    assert (code, out, err) == (2, "", message + "\n")
+    assert not (FIXTURES / "plan.mmd").exists()
+
+
+def test_diagram_writes_mermaid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "plan.mmd"
+    code, out, err = run(capsys, "diagram", str(FIXTURES / "cdk-out"), "-o", str(output))
+    assert (code, out, err) == (0, f"wrote {output}\n", "")
+    text = output.read_text()
+    assert text.startswith("flowchart LR\n")
+    assert "[static-port-overcommit]" in text and "[dynamic-port-ingress]" in text
+
+
+def test_plan_and_diagram_help_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plan", "--help")
+    assert code == 0 and "--format {text,json,markdown}" in out
+    code, out, _ = run(capsys, "diagram", "--help")
+    assert code == 0 and "-o FILE, --output FILE" in out
+
+
+def test_python_m_plan_runs_without_jsii(tmp_path: Path) -> None:
+    result = python_m("plan", "cdk-out", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["clusters"]) == 2
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from constructs_lib.cli import main; main(['plan', 'cdk-out']); "
+            f"main(['diagram', 'cdk-out', '-o', {str(tmp_path / 'plan.mmd')!r}]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii', 'constructs', 'yaml')))",
+        ],
+        cwd=FIXTURES,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert loaded.stdout.strip().splitlines()[-1] == "[]"

