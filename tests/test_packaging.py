@@ -1,0 +1,38 @@
+"""The library installs as a typed package with ranges, not pins, so company stacks can reuse it."""
+
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("wheel")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(outdir), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    [built] = outdir.glob("constructs_lib-*.whl")
+    return zipfile.ZipFile(built)
+
+
+def test_wheel_carries_the_constructs_the_port_plan_and_py_typed(wheel):
+    names = set(wheel.namelist())
+    for module in ("__init__", "cluster", "plugin", "cli", "testing", "portplan/rules", "portplan/plan"):
+        assert f"constructs_lib/{module}.py" in names
+    assert "constructs_lib/py.typed" in names
+    assert not any(name.startswith(("tests/", "stacks/", "benchmarks/")) for name in names)
+
+
+def test_dependencies_are_compatible_ranges(wheel):
+    [metadata] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    requires = [line.split(":", 1)[1].strip() for line in wheel.read(metadata).decode().splitlines()
+                if line.startswith("Requires-Dist:")]
+    assert "aws-cdk-lib<3,>=2.275" in requires
+    assert "constructs<11,>=10" in requires
+    assert not any("==" in requirement.split(";")[0] for requirement in requires)
