@@ -24,7 +24,7 @@ from .intrinsics import Key, Unknown
 from .model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, PortPlan, Service, TemplatesOutOfOrder, build_model
 from .placement import Demand, components, place
 from .reader import LoadedTemplate, iter_templates, load_templates
-from .rules import _facts, _Placed  # the rules' own view of who holds static ports: shared, not re-derived
+from .rules import PlacedService, static_port_facts  # the rules' own view of who holds static ports
 
 Port = tuple[str, int]
 
@@ -141,14 +141,14 @@ def _forwarded(actions: Any) -> Iterator[str]:
 
 def compute_fits(plan: PortPlan) -> dict[Key, int | None]:
     """How many tasks of each service can run at once (None: unbounded or unknown), by service key."""
-    facts = _facts(plan)
+    facts = static_port_facts(plan)
     fits: dict[Key, int | None] = {key: None for key in plan.services}
     holders = facts.holders
     for item in facts.placed:
         if item.service.daemon:
             fits[item.key] = _daemon_fits(item, holders)
     replicas = [i for i in facts.placed if not i.service.daemon]
-    by_key: dict[Hashable, _Placed] = {i.key: i for i in replicas}
+    by_key: dict[Hashable, PlacedService] = {i.key: i for i in replicas}
     demands = [Demand(i.key, 0, i.ports, _classes(i)) for i in replicas]
     for group in components(demands):
         items = [by_key[d.name] for d in group]
@@ -156,14 +156,14 @@ def compute_fits(plan: PortPlan) -> dict[Key, int | None]:
     return fits
 
 
-def _classes(item: _Placed) -> frozenset[Hashable]:
+def _classes(item: PlacedService) -> frozenset[Hashable]:
     classes: list[Hashable] = [m.asg for m in item.pool.members]
     if item.pool.doubts:
         classes.append(("capacity not in the templates", item.pool.cluster))
     return frozenset(classes)
 
 
-def _daemon_fits(item: _Placed, holders: Mapping[tuple[Key, Port], list[_Placed]]) -> int | None:
+def _daemon_fits(item: PlacedService, holders: Mapping[tuple[Key, Port], list[PlacedService]]) -> int | None:
     """A daemon runs on every instance of its pool but those where another daemon holds its port."""
     if item.pool.high is None:
         return None
@@ -177,7 +177,7 @@ def _daemon_fits(item: _Placed, holders: Mapping[tuple[Key, Port], list[_Placed]
 
 
 def _group_fits(
-    items: list[_Placed], holders: Mapping[tuple[Key, Port], list[_Placed]]
+    items: list[PlacedService], holders: Mapping[tuple[Key, Port], list[PlacedService]]
 ) -> Iterator[tuple[Key, int | None]]:
     """Replica services that compete for ports: each one's largest count that fits beside the others."""
     if any(i.pool.high is None for i in items):
@@ -207,7 +207,7 @@ def _count(value: int | Unknown) -> int:
 
 
 def _largest_fit(
-    item: _Placed, others: list[_Placed], capacity: Mapping[Hashable, int], blocked: Mapping[Hashable, frozenset[Port]]
+    item: PlacedService, others: list[PlacedService], capacity: Mapping[Hashable, int], blocked: Mapping[Hashable, frozenset[Port]]
 ) -> int | None:
     """Binary search on the service's task count: k tasks fitting means k - 1 fit too."""
     classes = _classes(item)

@@ -62,7 +62,7 @@ class Rule:
     check: Callable[[PortPlan], Iterable[Finding]] | None = field(default=None, repr=False, compare=False)
 
 
-class _Placed:
+class PlacedService:
     """A service with static host ports, its task definition and capacity pool."""
 
     __slots__ = ("service", "definition", "pool", "ports", "key")
@@ -146,9 +146,9 @@ class _Facts:
 
     def __init__(
         self,
-        placed: list[_Placed],
-        undecided: list[_Placed],
-        holders: dict[tuple[Key, Port], list[_Placed]],
+        placed: list[PlacedService],
+        undecided: list[PlacedService],
+        holders: dict[tuple[Key, Port], list[PlacedService]],
         links: list[tuple[Service, PortMapping, Key | Unknown]],
     ) -> None:
         self.placed = placed
@@ -160,18 +160,20 @@ class _Facts:
 _FACTS: WeakKeyDictionary[PortPlan, _Facts] = WeakKeyDictionary()
 
 
-def _facts(plan: PortPlan) -> _Facts:
+def static_port_facts(plan: PortPlan) -> _Facts:
+    """Who holds which static host ports where, worked out once per plan; the plan command reads
+    the same facts, so its numbers agree with the rules' verdicts."""
     found = _FACTS.get(plan)
     if found is None:
-        placed: list[_Placed] = []
-        undecided: list[_Placed] = []
+        placed: list[PlacedService] = []
+        undecided: list[PlacedService] = []
         for key, pool in plan.pools.items():
             service = plan.services[key]
             definition = _definition(plan, service)
             if definition is not None and definition.static_ports:
-                item = _Placed(service, definition, pool)
+                item = PlacedService(service, definition, pool)
                 (undecided if isinstance(service.scheduling, Unknown) else placed).append(item)
-        holders: dict[tuple[Key, Port], list[_Placed]] = defaultdict(list)
+        holders: dict[tuple[Key, Port], list[PlacedService]] = defaultdict(list)
         for item in placed:
             if item.service.daemon:
                 for member in item.pool.members:
@@ -186,7 +188,7 @@ def _facts(plan: PortPlan) -> _Facts:
 
 def check_static_port_overcommit(plan: PortPlan) -> Iterator[Finding]:
     """More tasks need a host port on a pool than it has instances to offer (exact placement)."""
-    facts = _facts(plan)
+    facts = static_port_facts(plan)
     for item in facts.undecided:
         yield _unverifiable(
             item.service.origin,
@@ -213,7 +215,7 @@ def check_static_port_overcommit(plan: PortPlan) -> Iterator[Finding]:
             wanted[key] += 1
         replicas.append((item, found, keys))
     demands = []
-    by_key: dict[Hashable, _Placed] = {}
+    by_key: dict[Hashable, PlacedService] = {}
     for item, found, keys in replicas:
         count, high = item.service.desired_count, item.pool.high
         alone = all(wanted[key] == 1 and key not in holders for key in keys)
@@ -225,7 +227,7 @@ def check_static_port_overcommit(plan: PortPlan) -> Iterator[Finding]:
         yield from _judge(plan, [by_key[d.name] for d in group], holders)
 
 
-def _daemon_conflicts(plan: PortPlan, holders: dict[tuple[Key, Port], list[_Placed]]) -> Iterator[Finding]:
+def _daemon_conflicts(plan: PortPlan, holders: dict[tuple[Key, Port], list[PlacedService]]) -> Iterator[Finding]:
     for (asg, port), daemons in sorted(holders.items()):
         if len(daemons) < 2:
             continue
@@ -252,7 +254,7 @@ def _daemon_conflicts(plan: PortPlan, holders: dict[tuple[Key, Port], list[_Plac
             )
 
 
-def _judge(plan: PortPlan, group: list[_Placed], holders: dict[tuple[Key, Port], list[_Placed]]) -> Iterator[Finding]:
+def _judge(plan: PortPlan, group: list[PlacedService], holders: dict[tuple[Key, Port], list[PlacedService]]) -> Iterator[Finding]:
     """Decide one group of services that compete for ports: pessimistic, then optimistic scenario."""
     views: dict[Key, list[int | Unknown]] = defaultdict(list)
     for item in group:
@@ -321,11 +323,11 @@ def _judge(plan: PortPlan, group: list[_Placed], holders: dict[tuple[Key, Port],
 
 def _overcommitted(
     plan: PortPlan,
-    group: list[_Placed],
+    group: list[PlacedService],
     verdict: Verdict,
     capacity: dict[Hashable, int],
     blocked: dict[Hashable, frozenset[Port]],
-    holders: dict[tuple[Key, Port], list[_Placed]],
+    holders: dict[tuple[Key, Port], list[PlacedService]],
 ) -> Iterator[Finding]:
     if verdict.port is not None:
         # Every port wanted by more tasks than instances offer it, not only the first one found.
@@ -359,11 +361,11 @@ def _overcommitted(
 
 def _port_overcommitted(
     plan: PortPlan,
-    group: list[_Placed],
+    group: list[PlacedService],
     port: Port,
     capacity: dict[Hashable, int],
     blocked: dict[Hashable, frozenset[Port]],
-    holders: dict[tuple[Key, Port], list[_Placed]],
+    holders: dict[tuple[Key, Port], list[PlacedService]],
 ) -> Iterator[Finding]:
     wanting = [
         i for i in group if port in i.ports and isinstance(i.service.desired_count, int) and i.service.desired_count > 0
@@ -402,7 +404,7 @@ def _port_overcommitted(
 
 
 def _instances_needed(
-    group: list[_Placed],
+    group: list[PlacedService],
     classes: set[Key],
     capacity: dict[Hashable, int],
     blocked: dict[Hashable, frozenset[Port]],
@@ -431,9 +433,9 @@ def _instances_needed(
 
 def check_deployment_port_deadlock(plan: PortPlan) -> Iterator[Finding]:
     """A rolling deployment that can neither stop an old task first nor start a new one."""
-    facts = _facts(plan)
+    facts = static_port_facts(plan)
     placed, holders = facts.placed, facts.holders
-    sharing: dict[tuple[Key, Port], list[_Placed]] = defaultdict(list)
+    sharing: dict[tuple[Key, Port], list[PlacedService]] = defaultdict(list)
     for item in placed:
         if not item.service.daemon:
             for member in item.pool.members:
@@ -458,9 +460,9 @@ def check_deployment_port_deadlock(plan: PortPlan) -> Iterator[Finding]:
 
 def _replica_deadlock(
     plan: PortPlan,
-    item: _Placed,
-    sharing: dict[tuple[Key, Port], list[_Placed]],
-    holders: dict[tuple[Key, Port], list[_Placed]],
+    item: PlacedService,
+    sharing: dict[tuple[Key, Port], list[PlacedService]],
+    holders: dict[tuple[Key, Port], list[PlacedService]],
 ) -> Iterator[Finding]:
     service = item.service
     desired, minimum, maximum = service.desired_count, service.minimum_healthy_percent, service.maximum_percent
@@ -510,7 +512,7 @@ def _replica_deadlock(
             f"{_ports(item.ports)}",
         )
         return
-    others: dict[Key, _Placed] = {}
+    others: dict[Key, PlacedService] = {}
     high = item.pool.high
     tasks, uncertain = desired, False
     for member in members:
@@ -545,7 +547,7 @@ def _replica_deadlock(
         )
 
 
-def _daemon_deadlock(plan: PortPlan, item: _Placed) -> Iterator[Finding]:
+def _daemon_deadlock(plan: PortPlan, item: PlacedService) -> Iterator[Finding]:
     service = item.service
     minimum = service.minimum_healthy_percent
     if isinstance(minimum, Unknown):
@@ -642,7 +644,7 @@ def check_reserved_host_port(plan: PortPlan) -> Iterator[Finding]:
 def check_reserved_port_limit(plan: PortPlan) -> Iterator[Finding]:
     """More than 100 reserved ports on one instance: agent defaults, user data, certain co-residents, a task."""
     everywhere: dict[Key, set[Port]] = defaultdict(set)
-    for item in _facts(plan).placed:
+    for item in static_port_facts(plan).placed:
         high = item.pool.high
         count = item.service.desired_count
         certain = item.service.daemon or (high is not None and high > 0 and isinstance(count, int) and count >= high)
@@ -787,7 +789,7 @@ def _dynamic_links(plan: PortPlan) -> Iterator[tuple[Service, PortMapping, Key |
 
 def check_dynamic_port_health_check(plan: PortPlan) -> Iterator[Finding]:
     """A dynamically mapped port behind a target group that health-checks a fixed port."""
-    for service, mapping, target in _facts(plan).links:
+    for service, mapping, target in static_port_facts(plan).links:
         if isinstance(target, Unknown):
             yield _unverifiable(
                 service.origin,
@@ -910,7 +912,7 @@ def check_dynamic_port_ingress(plan: PortPlan) -> Iterator[Finding]:
     """The balancer and the instances cannot talk on the whole dynamic host port range."""
     paths: dict[tuple[Key, tuple[Key | Unknown, ...]], _Path] = {}
     gaps: dict[tuple[str, tuple[Key, ...], tuple[Key, ...], tuple[int, int]], _Gap] = {}
-    for service, mapping, target in _facts(plan).links:
+    for service, mapping, target in static_port_facts(plan).links:
         if isinstance(target, Unknown):
             continue  # dynamic-port-health-check reports it
         group = plan.target_groups[target]
