@@ -75,8 +75,8 @@ class DiagramError(Exception):
 
 
 @dataclass
-class Group:
-    """A box that holds nodes and other groups: a cluster, a capacity, an instance."""
+class Node:
+    """A box on a path: `kind` picks its shape and fill, `tone` (error, warning) turns it red or amber."""
 
     id: str
     label: str
@@ -86,14 +86,8 @@ class Group:
 
 
 @dataclass
-class Node:
-    """A box on a path: `kind` picks its shape and fill, `tone` (error, warning) turns it red or amber."""
-
-    id: str
-    label: str
-    kind: str
-    parent: str | None = None
-    tone: str | None = None
+class Group(Node):
+    """A box that holds nodes and other groups: a cluster, a capacity, an instance."""
 
 
 @dataclass
