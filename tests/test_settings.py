@@ -44,3 +44,10 @@ def test_bad_knobs_stop_with_one_line_naming_the_knob(context, message):
         settings(**context)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_cdk_json_leaves_the_static_count_to_follow_the_instance_count():
+    from tests.conftest import CDK_CONTEXT
+
+    context = {**CDK_CONTEXT, "lab:instanceCount": "3"}
+    assert LabSettings.from_context(context.get).static_desired_count == 3
