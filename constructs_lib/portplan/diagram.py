@@ -676,19 +676,21 @@ def render(diagram: Diagram, output: str) -> Rendered:
         fallback = stem + ".svg"
         _write(fallback, svg)
         return Rendered(fallback, f"{error}: wrote {fallback} instead of {output}")
-    try:
-        with open(output, "wb") as stream:
-            stream.write(png)
-    except OSError as error:
-        raise DiagramError(f"{output}: cannot write: {error.strerror or error}") from None
+    _write(output, png)
     return Rendered(output)
 
 
-def _write(path: str, text: str) -> None:
+def _write(path: str, content: str | bytes) -> None:
+    """Write the whole file or nothing: a temporary file beside it, then one rename."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    partial = f"{path}.partial"
     try:
-        with open(path, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with open(partial, "wb") as stream:
+            stream.write(data)
+        os.replace(partial, path)
     except OSError as error:
+        if os.path.exists(partial):
+            os.remove(partial)
         raise DiagramError(f"{path}: cannot write: {error.strerror or error}") from None
 
 
