@@ -326,3 +326,17 @@ def rules_of(findings: Iterable[Finding], rule: str | None = None) -> list[Findi
 def ids(findings: Iterable[Finding]) -> set[tuple[str, str]]:
     """(rule, resource) of every finding."""
     return {(f.rule, f.resource) for f in findings}
+
+
+def cross_stack_files(directory: os.PathLike[str] | str) -> tuple[Stack, Stack]:
+    """App imports Net's cluster; App sorts first, so a plain directory lists it before Net."""
+    net = Stack("Net")
+    net.cluster()
+    net.capacity(min_size=1)
+    exported = net.export("RefCluster", ref("Cluster"))
+    app = Stack("App")
+    app.task("Task", [(80, 8080, "tcp")])
+    app.service("Service", "Task", desired=2, cluster={"Fn::ImportValue": exported})
+    net.write(directory)
+    app.write(directory)
+    return net, app

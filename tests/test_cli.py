@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from portplan_builders import Stack, balanced_app, ref, static_app
+from portplan_builders import Stack, balanced_app, cross_stack_files, static_app
 
 from constructs_lib.cli import main
 
@@ -167,15 +167,7 @@ def test_cross_stack_files_line_up(
 ) -> None:
     # GIVEN the cluster and its one instance in Net, two tasks on tcp/8080 in App, as two files
     monkeypatch.chdir(tmp_path)
-    net = Stack("Net")
-    net.cluster()
-    net.capacity(min_size=1)
-    exported = net.export("RefCluster", ref("Cluster"))
-    app = Stack("App")
-    app.task("Task", [(80, 8080, "tcp")])
-    app.service("Service", "Task", desired=2, cluster={"Fn::ImportValue": exported})
-    app.write(tmp_path)
-    net.write(tmp_path)
+    cross_stack_files(tmp_path)
     code, out, _ = run(capsys, "check", "App.template.json", "Net.template.json", "--format", "json")
     (finding,) = json.loads(out)["findings"]
     assert code == 1

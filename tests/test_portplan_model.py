@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from portplan_builders import Stack, att, check, link, ref
+from portplan_builders import Stack, att, check, cross_stack_files, link, ref
 
 from constructs_lib.portplan import (
     LoadedTemplate,
@@ -474,20 +474,6 @@ def test_random_values_never_raise(data: st.DataObject) -> None:
 
 
 # -- reading templates one at a time --------------------------------------------------------------
-
-
-def cross_stack_files(directory: Path) -> tuple[Stack, Stack]:
-    """App imports Net's cluster; App sorts first, so a plain directory lists it before Net."""
-    net = Stack("Net")
-    net.cluster()
-    net.capacity(min_size=1)
-    exported = net.export("RefCluster", ref("Cluster"))
-    app = Stack("App")
-    app.task("Task", [(80, 8080, "tcp")])
-    app.service("Service", "Task", desired=2, cluster={"Fn::ImportValue": exported})
-    net.write(directory)
-    app.write(directory)
-    return net, app
 
 
 def test_streaming_a_directory_in_the_wrong_order_is_detected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
