@@ -1,0 +1,66 @@
+"""PortPlanChecks in a CDK app: warnings pass synth, errors can be acknowledged on their construct."""
+
+import json
+
+import pytest
+
+from tests.conftest import make_app
+from tests.port_scenarios import overcommit, static_port_in_dynamic_range
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """One app: a stack with a warning only, and one whose error is acknowledged on its service."""
+    import aws_cdk as cdk
+
+    from constructs_lib import PortPlanChecks
+
+    outdir = tmp_path_factory.mktemp("plugin")
+    app = make_app(outdir=str(outdir))
+    static_port_in_dynamic_range(cdk.Stack(app, "Warned"), True)
+    accepted = cdk.Stack(app, "Accepted")
+    overcommit(accepted, True)
+    cdk.Validations.of(accepted.node.find_child("Service")).acknowledge(
+        cdk.Acknowledgment(id="port-plan::static-port-overcommit", reason="a third instance joins from a shared pool")
+    )
+    cdk.Validations.of(app).add_plugins(PortPlanChecks())
+    app.synth()  # no exception: warnings pass and the one error is acknowledged
+    [plugin] = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
+    return plugin
+
+
+def test_warnings_pass_synth_and_are_reported(report):
+    assert report["pluginName"] == "port-plan"
+    assert report["conclusion"] == "success"
+    assert [(v["ruleName"], v["severity"]) for v in report["violations"]] == [
+        ("static-port-in-dynamic-range", "warning")
+    ]
+    [construct] = report["violations"][0]["violatingConstructs"]
+    assert construct["constructPath"] == "Warned/Task/Resource"
+
+
+def test_acknowledged_error_is_kept_with_its_reason(report):
+    [suppressed] = report["suppressedViolations"]
+    assert suppressed["acknowledgedId"] == "port-plan::static-port-overcommit"
+    assert suppressed["reason"] == "a third instance joins from a shared pool"
+    assert suppressed["acknowledgedAt"] == "Accepted/Service"
+    assert "3 tasks need tcp/8080" in suppressed["description"]
+    assert suppressed["suggestedFix"].startswith("map the container port dynamically")
+
+
+def test_a_subset_of_rules_can_be_run(tmp_path):
+    import aws_cdk as cdk
+
+    from constructs_lib import PortPlanChecks
+
+    app = make_app(outdir=str(tmp_path))
+    overcommit(cdk.Stack(app, "Over"), True)
+    cdk.Validations.of(app).add_plugins(PortPlanChecks(rules=["invalid-port", "duplicate-host-port"]))
+    app.synth()  # the overcommit is not among the rules asked for
+
+
+def test_unknown_rule_ids_are_rejected():
+    from constructs_lib import PortPlanChecks
+
+    with pytest.raises(ValueError, match="unknown rule ids static-port-overcommmit; known: static-port-overcommit"):
+        PortPlanChecks(rules=["static-port-overcommmit"])
