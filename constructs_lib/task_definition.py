@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 
 import jsii
-from aws_cdk import RemovalPolicy, aws_ecs as ecs, aws_logs as logs
+from aws_cdk import RemovalPolicy, aws_ecs as ecs, aws_kms as kms, aws_logs as logs
 from constructs import Construct, IValidation
 
 from constructs_lib.ports import AGENT_RESERVED_PORTS, PortMapping
@@ -39,6 +39,9 @@ class BridgeTaskDefinition(Construct):
     :param cpu: CPU units reserved for the container. Default: - no reservation.
     :param family: the task definition family. Default: - a name CDK derives from the construct path.
     :param log_retention: how long container logs are kept. Default: one week.
+    :param log_encryption_key: a KMS key for the container's log group; its key policy must let
+        CloudWatch Logs use it (``BridgeCluster.key`` does). Default: - CloudWatch Logs' own
+        encryption.
     :param init_process_enabled: run an init process in the container, as ECS Exec recommends.
         Default: True.
     """
@@ -55,6 +58,7 @@ class BridgeTaskDefinition(Construct):
         cpu: Optional[int] = None,
         family: Optional[str] = None,
         log_retention: Optional[logs.RetentionDays] = None,
+        log_encryption_key: Optional[kms.IKey] = None,
         init_process_enabled: Optional[bool] = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -75,6 +79,7 @@ class BridgeTaskDefinition(Construct):
             self,
             "LogGroup",
             retention=log_retention or logs.RetentionDays.ONE_WEEK,
+            encryption_key=log_encryption_key,
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.container = self.task_definition.add_container(

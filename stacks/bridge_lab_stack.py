@@ -62,6 +62,7 @@ class BridgeLabStack(Stack):
                 container_name=CONTAINER_NAME,
                 port_mappings=[mapping],
                 family=f"ecs-networking-demo-bridge-{family}",
+                log_encryption_key=self.capacity.key,
             )
             service = LoadBalancedBridgeService(
                 self,

@@ -125,3 +125,14 @@ def make_stack_in(app):
     import aws_cdk as cdk
 
     return cdk.Stack(app, "Test")
+
+
+def test_container_logs_can_use_a_kms_key():
+    from aws_cdk import aws_kms as kms
+
+    stack = make_stack()
+    key = kms.Key(stack, "Key")
+    BridgeTaskDefinition(stack, "Web", image=IMAGE, log_encryption_key=key)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Logs::LogGroup", {"KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^Key"), "Arn"]}}
+    )
