@@ -10,11 +10,23 @@ from typing import Literal
 
 Protocol = Literal["tcp", "udp"]
 
-#: Linux's default ephemeral range (``/proc/sys/net/ipv4/ip_local_port_range``).
+#: Linux's default ephemeral range (``/proc/sys/net/ipv4/ip_local_port_range``), where dynamic host
+#: ports come from unless the agent's ``ECS_DYNAMIC_HOST_PORT_RANGE`` pins another.
 LINUX_DYNAMIC_PORT_RANGE = (32768, 60999)
 
-#: Host ports the ECS agent reserves on Linux container instances (51680 when its metrics are on).
-AGENT_RESERVED_PORTS = frozenset({22, 2375, 2376, 51678, 51679, 51680})
+#: The agent's default ``ECS_RESERVED_PORTS`` on Linux, counted toward its limit of 100 reserved ports.
+AGENT_DEFAULT_RESERVED_PORTS = (22, 2375, 2376, 51678, 51679)
+
+#: Every host port a Linux container instance never hands to a task, and what holds it
+#: (51680 only when the agent's Prometheus metrics are on).
+AGENT_RESERVED_PORTS = {
+    22: "SSH",
+    2375: "the Docker daemon",
+    2376: "the Docker daemon (TLS)",
+    51678: "the ECS agent's introspection API",
+    51679: "the ECS agent's credentials endpoint",
+    51680: "the ECS agent's Prometheus metrics",
+}
 
 
 @dataclass(frozen=True)

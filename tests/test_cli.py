@@ -87,6 +87,23 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+
+def heavy_modules_after(calls: str) -> str:
+    """Run CLI `calls` in a fresh interpreter on the fixture assembly; list the jsii/CDK/YAML modules loaded."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; from constructs_lib.cli import main; {calls}; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii', 'constructs', 'yaml')))",
+        ],
+        cwd=FIXTURES,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return loaded.stdout.strip().splitlines()[-1]
+
 def test_every_rule_has_a_cli_case() -> None:
     from constructs_lib.portplan import RULES
 
@@ -235,19 +252,7 @@ def test_python_m_runs_the_cli_without_jsii() -> None:
     result = python_m("check", "cdk-out", "--format", "json")
     assert result.returncode == 1, result.stderr
     assert [f["rule"] for f in json.loads(result.stdout)["findings"]].count("dynamic-port-ingress") == 2
-    loaded = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from constructs_lib.cli import main; main(['check', 'cdk-out']); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii', 'constructs', 'yaml')))",
-        ],
-        cwd=FIXTURES,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert loaded.stdout.strip().splitlines()[-1] == "[]"
+    assert heavy_modules_after("main(['check', 'cdk-out'])") == "[]"
 
 
 def test_python_m_bad_input_has_no_traceback() -> None:
@@ -361,17 +366,5 @@ def test_python_m_plan_runs_without_jsii(tmp_path: Path) -> None:
     result = python_m("plan", "cdk-out", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)["clusters"]) == 2
-    loaded = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from constructs_lib.cli import main; main(['plan', 'cdk-out']); "
-            f"main(['diagram', 'cdk-out', '-o', {str(tmp_path / 'plan.mmd')!r}]); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii', 'constructs', 'yaml')))",
-        ],
-        cwd=FIXTURES,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert loaded.stdout.strip().splitlines()[-1] == "[]"
+    diagram = f"main(['diagram', 'cdk-out', '-o', {str(tmp_path / 'plan.mmd')!r}])"
+    assert heavy_modules_after(f"main(['plan', 'cdk-out']); {diagram}") == "[]"

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ..ports import LINUX_DYNAMIC_PORT_RANGE
 from .intrinsics import ExportTable, Key, Resolver, ResourceRef, Unknown, as_int, as_str
 from .reader import LoadedTemplate
 
@@ -23,7 +24,7 @@ Count = int | Unknown
 Port = tuple[str, int]
 """A host port: (protocol, number), protocol "tcp" or "udp"."""
 
-DEFAULT_DYNAMIC_RANGE = (32768, 60999)
+DEFAULT_DYNAMIC_RANGE = LINUX_DYNAMIC_PORT_RANGE
 """Linux's ephemeral port range, which the agent uses unless ECS_DYNAMIC_HOST_PORT_RANGE pins one."""
 
 FARGATE_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})

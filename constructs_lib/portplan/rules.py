@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
+from ..ports import AGENT_DEFAULT_RESERVED_PORTS, AGENT_RESERVED_PORTS
 from .findings import ERROR, WARNING, Finding, ordered
 from .intrinsics import Key, Unknown
 from .model import (
@@ -30,18 +31,7 @@ from .rollout import healthy_floor, stop_first_percent, task_ceiling
 
 Port = tuple[str, int]
 
-RESERVED_BY_DEFAULT = {
-    22: "SSH",
-    2375: "the Docker daemon",
-    2376: "the Docker daemon (TLS)",
-    51678: "the ECS agent's introspection API",
-    51679: "the ECS agent's credentials endpoint",
-    51680: "the ECS agent's Prometheus metrics",
-}
-"""Host ports a Linux container instance never hands to a task (51680 when agent metrics are on)."""
-AGENT_DEFAULT_RESERVED = (22, 2375, 2376, 51678, 51679)
-"""The default ECS_RESERVED_PORTS, counted toward the reserved-port limit."""
-_RESERVED_TCP = frozenset(("tcp", port) for port in RESERVED_BY_DEFAULT)
+_RESERVED_TCP = frozenset(("tcp", port) for port in AGENT_RESERVED_PORTS)
 RESERVED_PORT_LIMIT = 100
 _PENDING = (
     'the tasks that do not fit stay PENDING (ECS: "unable to place a task because no container instance met '
@@ -622,8 +612,8 @@ def check_reserved_host_port(plan: PortPlan) -> Iterator[Finding]:
                     )
         for mapping, port in _static_mappings(definition):
             reasons = []
-            if port[0] == "tcp" and port[1] in RESERVED_BY_DEFAULT:
-                reasons.append(f"the ECS agent reserves by default ({RESERVED_BY_DEFAULT[port[1]]})")
+            if port[0] == "tcp" and port[1] in AGENT_RESERVED_PORTS:
+                reasons.append(f"the ECS agent reserves by default ({AGENT_RESERVED_PORTS[port[1]]})")
             for group in groups:
                 extra = group.reserved_tcp if port[0] == "tcp" else group.reserved_udp
                 if isinstance(extra, tuple) and port[1] in extra:
@@ -655,18 +645,18 @@ def check_reserved_port_limit(plan: PortPlan) -> Iterator[Finding]:
     for asg in {a for groups in plan.landing.values() for a in groups}:
         group = plan.auto_scaling_groups[asg]
         configured = sum(len(e) for e in (group.reserved_tcp, group.reserved_udp) if isinstance(e, tuple))
-        base[asg] = len(AGENT_DEFAULT_RESERVED) + configured + len(everywhere.get(asg, ()))
-    most = max(base.values(), default=len(AGENT_DEFAULT_RESERVED))
+        base[asg] = len(AGENT_DEFAULT_RESERVED_PORTS) + configured + len(everywhere.get(asg, ()))
+    most = max(base.values(), default=len(AGENT_DEFAULT_RESERVED_PORTS))
     for key, definition in plan.task_definitions.items():
         ports = len(definition.static_ports)
         if not ports or ports + most <= RESERVED_PORT_LIMIT:
             continue
         asgs: list[Key | None] = [*sorted(plan.landing.get(key, ()))] or [None]
-        if all(ports + base.get(a, len(AGENT_DEFAULT_RESERVED)) <= RESERVED_PORT_LIMIT for a in asgs):
+        if all(ports + base.get(a, len(AGENT_DEFAULT_RESERVED_PORTS)) <= RESERVED_PORT_LIMIT for a in asgs):
             continue
         worst: tuple[int, str, str] | None = None
         for landing in asgs:
-            reserved = {("tcp", p) for p in AGENT_DEFAULT_RESERVED}
+            reserved = {("tcp", p) for p in AGENT_DEFAULT_RESERVED_PORTS}
             where = "a container instance"
             if landing is not None:
                 group = plan.auto_scaling_groups[landing]
@@ -674,13 +664,13 @@ def check_reserved_port_limit(plan: PortPlan) -> Iterator[Finding]:
                 for listed, protocol in ((group.reserved_tcp, "tcp"), (group.reserved_udp, "udp")):
                     if isinstance(listed, tuple):
                         reserved.update((protocol, p) for p in listed)
-            configured = len(reserved) - len(AGENT_DEFAULT_RESERVED)
+            configured = len(reserved) - len(AGENT_DEFAULT_RESERVED_PORTS)
             own = definition.static_ports - reserved
             shared = everywhere.get(landing, set()) - reserved - own if landing is not None else set()
             total = len(reserved) + len(shared) + len(own)
             if total > RESERVED_PORT_LIMIT and (worst is None or total > worst[0]):
                 detail = (
-                    f"{len(AGENT_DEFAULT_RESERVED)} reserved by the agent by default, {configured} by "
+                    f"{len(AGENT_DEFAULT_RESERVED_PORTS)} reserved by the agent by default, {configured} by "
                     f"ECS_RESERVED_PORTS(_UDP), {len(shared)} held by services on every instance, "
                     f"{len(own)} by this task's static host ports"
                 )
