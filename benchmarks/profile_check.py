@@ -27,9 +27,9 @@ PHASES = (
     # label, file suffix, function (cumulative time); a phase whose function is absent is left out
     ("JSON parsing: json.loads (C parser)", "json/__init__.py", "loads"),
     ("reading templates: reader.load_templates", "portplan/reader.py", "load_templates"),
-    ("building the model: model.build_model", "portplan/model.py", "build_model"),
-    ("  of which capacity pools: pools.assign_pools", "portplan/pools.py", "assign_pools"),
-    ("running the rules: rules.run_rules", "portplan/rules.py", "run_rules"),
+    ("building the model: model.build_model", "portplan/model/builder.py", "build_model"),
+    ("  of which capacity pools: pools.assign_pools", "portplan/model/pools.py", "assign_pools"),
+    ("running the rules: rules.run_rules", "portplan/rules/__init__.py", "run_rules"),
 )
 
 
@@ -98,7 +98,7 @@ def measure(directory: str, top: int = 15) -> Dict[str, Any]:
     wrappers = {"build_model", "build", "run_rules", "check_templates", "ordered", "<dictcomp>", "main"}
     ours = sorted(
         ((k, v) for k, v in raw.items()
-         if k[0].endswith(("portplan/model.py", "portplan/pools.py", "portplan/rules.py", "portplan/intrinsics.py"))
+         if ("/portplan/model/" in k[0] or "/portplan/rules/" in k[0] or k[0].endswith("portplan/intrinsics.py"))
          and k[2] not in wrappers),
         key=lambda item: item[1][3], reverse=True,
     )[:top]

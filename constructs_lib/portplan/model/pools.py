@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 
-from .intrinsics import Key, Unknown
-from .model import FARGATE_PROVIDERS, AutoScalingGroup, Pool, PoolMember, PortPlan, Service, StrategyItem
+from ..intrinsics import Key, Unknown
+from .entities import FARGATE_PROVIDERS, AutoScalingGroup, Pool, PoolMember, PortPlan, Service, StrategyItem
 
 
 def assign_pools(plan: PortPlan) -> tuple[dict[Key, Pool], dict[Key, frozenset[Key]]]:

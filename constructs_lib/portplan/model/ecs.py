@@ -1,0 +1,262 @@
+"""The ECS family: clusters (and their capacity provider associations), capacity providers, task
+definitions and services, with CloudFormation's and ECS's defaults filled in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from ..intrinsics import Key, Resolver, Unknown
+from .entities import (
+    FARGATE_PROVIDERS,
+    CapacityProvider,
+    Cluster,
+    LoadBalancerLink,
+    Origin,
+    Port,
+    PortMapping,
+    Service,
+    StrategyItem,
+    TaskDefinition,
+    host_port_of,
+)
+from .resources import FamilyBuilder, References, Resources, keyword, mapping_of
+
+_NETWORK_MODES = frozenset({"bridge", "host", "awsvpc", "none"})
+
+
+class EcsBuilder(FamilyBuilder):
+    """Reads AWS::ECS::* resources into clusters, capacity providers, task definitions and services."""
+
+    reads = frozenset(
+        {
+            "AWS::ECS::CapacityProvider",
+            "AWS::ECS::Cluster",
+            "AWS::ECS::ClusterCapacityProviderAssociations",
+            "AWS::ECS::Service",
+            "AWS::ECS::TaskDefinition",
+        }
+    )
+    named_by: ClassVar[dict[str, str]] = {"AWS::ECS::Cluster": "ClusterName", "AWS::ECS::CapacityProvider": "Name"}
+
+    def __init__(self, refs: References) -> None:
+        super().__init__(refs)
+        self.clusters: dict[Key, tuple[Origin, str | None, tuple[StrategyItem, ...] | Unknown | None]] = {}
+        self.associated: dict[Key, tuple[StrategyItem, ...] | Unknown] = {}
+        self.capacity_providers: dict[Key, CapacityProvider] = {}
+        self.task_definitions: dict[Key, TaskDefinition] = {}
+        self.services: dict[Key, Service] = {}
+
+    def finish(self, fields: dict[str, Any]) -> None:
+        fields["clusters"] = {
+            key: Cluster(origin, name, self.associated.get(key) or strategy)
+            for key, (origin, name, strategy) in self.clusters.items()
+        }
+        fields["capacity_providers"] = self.capacity_providers
+        fields["task_definitions"] = self.task_definitions
+        fields["services"] = self.services
+
+    def add(self, raw: Resources) -> None:
+        self._clusters(raw)
+        self._capacity_providers(raw)
+        self._task_definitions(raw)
+        self._services(raw)
+
+    def _clusters(self, raw: Resources) -> None:
+        for item in raw.get("AWS::ECS::ClusterCapacityProviderAssociations", ()):
+            cluster = self.refs.target(item.resolver, item.props.get("Cluster"), "AWS::ECS::Cluster", "cluster")
+            strategy = self._strategy(item.resolver, item.props.get("DefaultCapacityProviderStrategy"))
+            if isinstance(cluster, tuple) and strategy is not None:
+                self.associated.setdefault(cluster, strategy)
+        for item in raw.get("AWS::ECS::Cluster", ()):
+            strategy = self._strategy(item.resolver, item.props.get("DefaultCapacityProviderStrategy"))
+            name = item.resolver.value(item.props.get("ClusterName"))
+            self.clusters[item.key] = (item.origin, name if isinstance(name, str) else None, strategy)
+
+    def _capacity_providers(self, raw: Resources) -> None:
+        for item in raw.get("AWS::ECS::CapacityProvider", ()):
+            resolver = item.resolver
+            group = mapping_of(resolver.value(item.props.get("AutoScalingGroupProvider")))
+            asg = self.refs.target(
+                resolver, group.get("AutoScalingGroupArn"), "AWS::AutoScaling::AutoScalingGroup", "Auto Scaling group"
+            )
+            if asg is None:
+                asg = Unknown(f"capacity provider {item.origin.label} names no Auto Scaling group")
+            scaling = resolver.value(group.get("ManagedScaling"))
+            managed: bool | Unknown
+            if scaling is None:
+                managed = False
+            elif isinstance(scaling, dict):
+                status = resolver.str_of(scaling.get("Status"))
+                managed = status if isinstance(status, Unknown) else (status or "").upper() == "ENABLED"
+            else:
+                managed = scaling if isinstance(scaling, Unknown) else Unknown("malformed ManagedScaling")
+            name = resolver.value(item.props.get("Name"))
+            self.capacity_providers[item.key] = CapacityProvider(
+                item.origin, name if isinstance(name, str) else None, asg, managed
+            )
+
+
+    def _task_definitions(self, raw: Resources) -> None:
+        for item in raw.get("AWS::ECS::TaskDefinition", ()):
+            resolver, props = item.resolver, item.props
+            doubts: list[str] = []
+            mode = resolver.str_of(props.get("NetworkMode"))
+            if mode is None:
+                mode = "bridge"
+            elif type(mode) is str and mode not in _NETWORK_MODES:
+                mode = Unknown(f"network mode {mode!r} is not one this check knows")
+            if isinstance(mode, Unknown):
+                doubts.append(f"its network mode is unknown ({mode.reason})")
+            mappings: list[PortMapping] = []
+            containers = resolver.list_of(props.get("ContainerDefinitions"))
+            if isinstance(containers, Unknown):
+                doubts.append(f"its container definitions are unknown ({containers.reason})")
+                containers = None
+            for index, container in enumerate(containers or ()):
+                if type(container) is not dict:
+                    container = resolver.value(container)
+                    if type(container) is not dict:
+                        doubts.append(f"container definition {index + 1} cannot be read")
+                        continue
+                name = resolver.str_of(container.get("Name"))
+                if type(name) is not str:
+                    name = f"#{index + 1}"
+                entries = resolver.list_of(container.get("PortMappings"))
+                if isinstance(entries, Unknown):
+                    doubts.append(f"the port mappings of container {name} are unknown ({entries.reason})")
+                    continue
+                for entry in entries or ():
+                    if type(entry) is not dict:
+                        entry = resolver.value(entry)
+                        if type(entry) is not dict:
+                            doubts.append(f"a port mapping of container {name} cannot be read")
+                            continue
+                    protocol = resolver.str_of(entry.get("Protocol"))
+                    if protocol is None:
+                        protocol = "tcp"
+                    elif type(protocol) is str:
+                        protocol = protocol.lower()
+                        if protocol != "tcp" and protocol != "udp":
+                            protocol = Unknown(f"protocol {protocol!r}")
+                    mappings.append(
+                        PortMapping(
+                            name,
+                            resolver.int_of(entry.get("ContainerPort")),
+                            resolver.int_of(entry.get("HostPort")),
+                            protocol,
+                            entry.get("ContainerPortRange") is not None,
+                        )
+                    )
+            static: set[Port] = set()
+            for mapping in mappings:
+                port = host_port_of(mode, mapping)
+                if type(port) is int:
+                    if 1 <= port <= 65535 and type(mapping.protocol) is str:
+                        static.add((mapping.protocol, port))
+                elif isinstance(port, Unknown) and not isinstance(mode, Unknown):
+                    doubts.append(f"a host port of container {mapping.container} is unknown ({port.reason})")
+            self.task_definitions[item.key] = TaskDefinition(
+                item.origin, mode, tuple(mappings), frozenset(static), tuple(dict.fromkeys(doubts)) if doubts else ()
+            )
+
+    def _services(self, raw: Resources) -> None:
+        no_cluster = Unknown("the service names no Cluster, so it runs on the account's default cluster")
+        no_definition = Unknown("the service names no TaskDefinition")
+        for item in raw.get("AWS::ECS::Service", ()):
+            resolver, props = item.resolver, item.props
+            cluster = self.refs.target(resolver, props.get("Cluster"), "AWS::ECS::Cluster", "cluster") or no_cluster
+            definition = (
+                self.refs.target(resolver, props.get("TaskDefinition"), "AWS::ECS::TaskDefinition", "task definition")
+                or no_definition
+            )
+            scheduling = keyword(resolver, props.get("SchedulingStrategy"), "REPLICA")
+            if scheduling != "REPLICA" and scheduling != "DAEMON" and type(scheduling) is str:
+                scheduling = Unknown(f"scheduling strategy {scheduling!r}")
+            daemon = scheduling == "DAEMON"
+            desired = resolver.int_of(props.get("DesiredCount"))
+            deployment = props.get("DeploymentConfiguration")
+            if type(deployment) is not dict:
+                deployment = mapping_of(resolver.value(deployment))
+            minimum = resolver.int_of(deployment.get("MinimumHealthyPercent"))
+            maximum = resolver.int_of(deployment.get("MaximumPercent"))
+            if minimum is None:
+                minimum = scheduling if isinstance(scheduling, Unknown) else (0 if daemon else 100)
+            if maximum is None:
+                maximum = scheduling if isinstance(scheduling, Unknown) else (100 if daemon else 200)
+            controller = props.get("DeploymentController")
+            controller = (
+                "ECS"
+                if controller is None
+                else keyword(resolver, mapping_of(resolver.value(controller)).get("Type"), "ECS")
+            )
+            strategy = keyword(resolver, deployment.get("Strategy"), "ROLLING")
+            rolling: bool | Unknown = controller == "ECS" and strategy == "ROLLING"
+            if isinstance(strategy, Unknown):
+                rolling = strategy
+            if isinstance(controller, Unknown):
+                rolling = controller
+            links = props.get("LoadBalancers")
+            self.services[item.key] = Service(
+                item.origin,
+                cluster,
+                definition,
+                scheduling,
+                1 if desired is None else desired,
+                keyword(resolver, props.get("LaunchType"), None),
+                self._strategy(resolver, props.get("CapacityProviderStrategy")),
+                minimum,
+                maximum,
+                rolling,
+                () if links is None else tuple(self._load_balancer_links(resolver, links)),
+            )
+
+    def _load_balancer_links(self, resolver: Resolver, node: Any) -> Iterable[LoadBalancerLink]:
+        entries = resolver.list_of(node)
+        if isinstance(entries, Unknown):
+            yield LoadBalancerLink(None, None, entries)
+            return
+        for entry in entries or ():
+            entry = resolver.value(entry)
+            if not isinstance(entry, dict):
+                continue
+            yield LoadBalancerLink(
+                container_name=resolver.str_of(entry.get("ContainerName")),
+                container_port=resolver.int_of(entry.get("ContainerPort")),
+                target_group=self.refs.target(
+                    resolver, entry.get("TargetGroupArn"), "AWS::ElasticLoadBalancingV2::TargetGroup", "target group"
+                ),
+            )
+
+    # -- balancers and security groups --------------------------------------------------------------
+
+
+    def _strategy(self, resolver: Resolver, node: Any) -> tuple[StrategyItem, ...] | Unknown | None:
+        if node is None:
+            return None
+        items = resolver.list_of(node)
+        if isinstance(items, Unknown):
+            return items
+        if not items:
+            return None
+        strategy = []
+        for entry in items:
+            entry = resolver.value(entry)
+            if not isinstance(entry, dict):
+                strategy.append(StrategyItem(Unknown("a malformed capacity provider strategy entry"), None, None))
+                continue
+            name = entry.get("CapacityProvider")
+            if type(name) is dict and "Ref" not in name:
+                name = resolver.value(name)  # an import or another function: resolve it once
+            provider: Key | str | Unknown
+            if type(name) is str and name in FARGATE_PROVIDERS:
+                provider = name
+            else:
+                target = self.refs.target(resolver, name, "AWS::ECS::CapacityProvider", "capacity provider")
+                provider = target if target is not None else Unknown("a strategy entry without CapacityProvider")
+            strategy.append(
+                StrategyItem(provider, resolver.int_of(entry.get("Base")), resolver.int_of(entry.get("Weight")))
+            )
+        return tuple(strategy)
+
+    # -- ECS and capacity -------------------------------------------------------------------------
