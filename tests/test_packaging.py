@@ -1,5 +1,6 @@
 """The library installs as a typed package with ranges, not pins, so company stacks can reuse it."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,9 +12,14 @@ from tests.conftest import ROOT
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
+    # Build from a clean copy: a stale build/ directory in the work tree would leak old modules in.
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "constructs_lib", source / "constructs_lib", ignore=shutil.ignore_patterns("__pycache__"))
     outdir = tmp_path_factory.mktemp("wheel")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(outdir), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(outdir), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -23,8 +29,10 @@ def wheel(tmp_path_factory):
 
 def test_wheel_carries_the_constructs_the_port_plan_and_py_typed(wheel):
     names = set(wheel.namelist())
-    for module in ("__init__", "cluster", "plugin", "cli", "testing", "portplan/rules", "portplan/plan"):
+    for module in ("__init__", "cluster", "plugin", "cli", "testing", "portplan/plan"):
         assert f"constructs_lib/{module}.py" in names
+    sources = {path.relative_to(ROOT).as_posix() for path in (ROOT / "constructs_lib").rglob("*.py")}
+    assert sources - names == set(), "modules missing from the wheel"
     assert "constructs_lib/py.typed" in names
     assert not any(name.startswith(("tests/", "stacks/", "benchmarks/")) for name in names)
 

@@ -24,7 +24,7 @@ from .intrinsics import Key, Unknown
 from .model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, PortPlan, Service, TemplatesOutOfOrder, build_model
 from .placement import Demand, components, place
 from .reader import LoadedTemplate, iter_templates, load_templates
-from .rules import PlacedService, static_port_facts  # the rules' own view of who holds static ports
+from .rules.facts import PlacedService, static_port_facts  # the rules' own view of who holds static ports
 
 Port = tuple[str, int]
 

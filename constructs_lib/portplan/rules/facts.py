@@ -1,0 +1,115 @@
+"""What several rules (and the plan) derive from one port plan, worked out once per plan.
+
+Who holds which static host ports where (`static_port_facts`), and which dynamically mapped
+container ports sit behind which target groups.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from weakref import WeakKeyDictionary
+
+from ..intrinsics import Key, Unknown
+from ..model import Pool, Port, PortMapping, PortPlan, Service, TaskDefinition
+
+
+class PlacedService:
+    """A service with static host ports, its task definition and capacity pool."""
+
+    __slots__ = ("service", "definition", "pool", "ports", "key")
+
+    def __init__(self, service: Service, definition: TaskDefinition, pool: Pool) -> None:
+        self.service = service
+        self.definition = definition
+        self.pool = pool
+        self.ports = definition.static_ports
+        self.key = service.origin.key
+
+
+def virtual_class(cluster: Key | None) -> tuple[str, Key | None]:
+    """A placement class for capacity a pool may have beyond what the templates show."""
+    return ("capacity not in the templates", cluster)
+
+
+def definition_of(plan: PortPlan, service: Service) -> TaskDefinition | None:
+    """The service's task definition, when the templates given define it."""
+    key = service.task_definition
+    return plan.task_definitions.get(key) if isinstance(key, tuple) else None
+
+
+class StaticPortFacts:
+    """What several rules derive from one plan, computed once.
+
+    `placed`: services on EC2 capacity whose tasks hold static host ports (scheduling known);
+    `undecided`: those whose scheduling strategy is unknown; `holders`: (Auto Scaling group, port) ->
+    the DAEMON services holding it on every instance; `links`: (service, dynamically mapped
+    container port, its target group) for every balanced service.
+    """
+
+    __slots__ = ("placed", "undecided", "holders", "links")
+
+    def __init__(
+        self,
+        placed: list[PlacedService],
+        undecided: list[PlacedService],
+        holders: dict[tuple[Key, Port], list[PlacedService]],
+        links: list[tuple[Service, PortMapping, Key | Unknown]],
+    ) -> None:
+        self.placed = placed
+        self.undecided = undecided
+        self.holders = holders
+        self.links = links
+
+
+_FACTS: WeakKeyDictionary[PortPlan, StaticPortFacts] = WeakKeyDictionary()
+
+
+def static_port_facts(plan: PortPlan) -> StaticPortFacts:
+    """Who holds which static host ports where, worked out once per plan; the plan command reads
+    the same facts, so its numbers agree with the rules' verdicts."""
+    found = _FACTS.get(plan)
+    if found is None:
+        placed: list[PlacedService] = []
+        undecided: list[PlacedService] = []
+        for key, pool in plan.pools.items():
+            service = plan.services[key]
+            definition = definition_of(plan, service)
+            if definition is not None and definition.static_ports:
+                item = PlacedService(service, definition, pool)
+                (undecided if isinstance(service.scheduling, Unknown) else placed).append(item)
+        holders: dict[tuple[Key, Port], list[PlacedService]] = defaultdict(list)
+        for item in placed:
+            if item.service.daemon:
+                for member in item.pool.members:
+                    for port in item.ports:
+                        holders[(member.asg, port)].append(item)
+        found = _FACTS[plan] = StaticPortFacts(placed, undecided, dict(holders), list(dynamic_links(plan)))
+    return found
+
+
+def static_mappings(definition: TaskDefinition) -> Iterator[tuple[PortMapping, Port]]:
+    """The mappings that hold a valid fixed host port, with that port."""
+    for mapping in definition.mappings:
+        port = definition.host_port(mapping)
+        if isinstance(port, int) and 1 <= port <= 65535 and isinstance(mapping.protocol, str):
+            yield mapping, (mapping.protocol, port)
+
+
+def dynamic_links(plan: PortPlan) -> Iterator[tuple[Service, PortMapping, Key | Unknown]]:
+    """(service, dynamically mapped container port, its target group) for every balanced service."""
+    for service in plan.services.values():
+        definition = definition_of(plan, service)
+        if definition is None:
+            continue
+        for link in service.load_balancers:
+            if link.target_group is None:
+                continue
+            for mapping in definition.mappings:
+                if (
+                    mapping.container == link.container_name
+                    and mapping.container_port == link.container_port
+                    and definition.host_port(mapping) == 0
+                ):
+                    yield service, mapping, link.target_group
+                    break

@@ -1,0 +1,59 @@
+"""reserved-host-port: a static host port the container instance reserves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ...ports import AGENT_RESERVED_PORTS
+from ..findings import ERROR, Finding
+from ..intrinsics import Unknown
+from ..model import DEFAULT_DYNAMIC_RANGE, PortPlan
+from .facts import static_mappings
+from .rule import Rule
+from .unverifiable import unverifiable
+from .wording import describe_port, describe_ports
+
+_RESERVED_TCP = frozenset(("tcp", port) for port in AGENT_RESERVED_PORTS)
+
+RULE = Rule(
+    id="reserved-host-port",
+    severity=ERROR,
+    info="A static host port is one the container instance reserves.",
+    why="No instance offers a reserved port: the tasks stay PENDING (RESOURCE:PORTS).",
+    fix="Map the port dynamically (hostPort 0) or pick a host port no instance reserves.",
+)
+
+
+def check(plan: PortPlan) -> Iterator[Finding]:
+    """A static host port the agent reserves (by default, or by ECS_RESERVED_PORTS in user data)."""
+    configured = any(g.reserved_tcp or g.reserved_udp for g in plan.auto_scaling_groups.values())
+    for key, definition in plan.task_definitions.items():
+        if not definition.static_ports or (not configured and definition.static_ports.isdisjoint(_RESERVED_TCP)):
+            continue
+        groups = [plan.auto_scaling_groups[a] for a in sorted(plan.landing.get(key, ()))]
+        for group in groups:
+            for extra in (group.reserved_tcp, group.reserved_udp):
+                if isinstance(extra, Unknown):
+                    yield unverifiable(
+                        definition.origin,
+                        f"the reserved ports of capacity {group.origin.label} are unknown ({extra.reason}): "
+                        f"its host ports {describe_ports(definition.static_ports)} may be reserved",
+                    )
+        for mapping, port in static_mappings(definition):
+            reasons = []
+            if port[0] == "tcp" and port[1] in AGENT_RESERVED_PORTS:
+                reasons.append(f"the ECS agent reserves by default ({AGENT_RESERVED_PORTS[port[1]]})")
+            for group in groups:
+                extra = group.reserved_tcp if port[0] == "tcp" else group.reserved_udp
+                if isinstance(extra, tuple) and port[1] in extra:
+                    setting = "ECS_RESERVED_PORTS" if port[0] == "tcp" else "ECS_RESERVED_PORTS_UDP"
+                    reasons.append(f"{setting} reserves on capacity {group.origin.label}")
+            if reasons:
+                yield RULE.finding(
+                    definition.origin,
+                    f"container {mapping.container} maps host port {describe_port(port)}, which "
+                    + " and ".join(reasons)
+                    + ": no container instance offers it, so the tasks stay PENDING (reason RESOURCE:PORTS)",
+                    f"map the container port dynamically (hostPort 0) or pick a free host port below "
+                    f"{DEFAULT_DYNAMIC_RANGE[0]} that no instance reserves",
+                )

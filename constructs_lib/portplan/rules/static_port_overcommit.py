@@ -1,0 +1,271 @@
+"""static-port-overcommit: tasks that need a static host port, more than their capacity pool can place."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterator
+
+from ..findings import ERROR, Finding
+from ..intrinsics import Key, Unknown
+from ..model import Port, PortPlan
+from ..placement import Demand, Verdict, components, place
+from .facts import PlacedService, static_port_facts, virtual_class
+from .rule import Rule
+from .unverifiable import unverifiable
+from .wording import (
+    PENDING,
+    describe_capacity,
+    describe_port,
+    describe_ports,
+    list_names,
+    plural,
+)
+
+RULE = Rule(
+    id="static-port-overcommit",
+    severity=ERROR,
+    info="More tasks need a static host port on a capacity pool than it can have instances.",
+    why="The extra tasks stay PENDING: no container instance has the port free (RESOURCE:PORTS).",
+    fix="Map the port dynamically (hostPort 0), give the pool more instances, or run fewer tasks.",
+)
+
+
+def check(plan: PortPlan) -> Iterator[Finding]:
+    """More tasks need a host port on a pool than it has instances to offer (exact placement)."""
+    facts = static_port_facts(plan)
+    for item in facts.undecided:
+        yield unverifiable(
+            item.service.origin,
+            f"its scheduling strategy is unknown ({item.service.scheduling.reason}): "  # type: ignore[union-attr]
+            "its host ports cannot be counted",
+        )
+    holders = facts.holders
+    yield from _daemon_conflicts(plan, holders)
+    classes: dict[int, frozenset[Hashable]] = {}  # pools are shared: their classes too
+    wanted: dict[tuple[Hashable, Port], int] = defaultdict(int)
+    replicas = []
+    for item in facts.placed:
+        if item.service.daemon:
+            continue
+        pool = item.pool
+        found = classes.get(id(pool))
+        if found is None:
+            members: list[Hashable] = [m.asg for m in pool.members]
+            if pool.doubts:
+                members.append(virtual_class(pool.cluster))
+            found = classes[id(pool)] = frozenset(members)
+        keys = [(c, p) for c in found for p in item.ports]
+        for key in keys:
+            wanted[key] += 1
+        replicas.append((item, found, keys))
+    demands = []
+    by_key: dict[Hashable, PlacedService] = {}
+    for item, found, keys in replicas:
+        count, high = item.service.desired_count, item.pool.high
+        alone = all(wanted[key] == 1 and key not in holders for key in keys)
+        if alone and type(count) is int and high is not None and count <= high:
+            continue  # one service alone on its ports, within a pool of known size
+        demands.append(Demand(item.key, 0, item.ports, found))
+        by_key[item.key] = item
+    for group in components(demands):
+        yield from _judge(plan, [by_key[d.name] for d in group], holders)
+
+
+def _daemon_conflicts(plan: PortPlan, holders: dict[tuple[Key, Port], list[PlacedService]]) -> Iterator[Finding]:
+    for (asg, port), daemons in sorted(holders.items()):
+        if len(daemons) < 2:
+            continue
+        counts = [m.instances for d in daemons for m in d.pool.members if m.asg == asg]
+        known = [c for c in counts if isinstance(c, int)]
+        label = describe_capacity(plan, [asg])
+        names = list_names(d.service.origin.label for d in daemons)
+        if known and max(known) <= 0 and len(known) == len(counts):
+            continue
+        for daemon in daemons:
+            if len(known) < len(counts):
+                yield unverifiable(
+                    daemon.service.origin,
+                    f"daemon services {names} all need {describe_port(port)} on every instance of capacity {label}, "
+                    "whose size is unknown",
+                )
+                continue
+            yield RULE.finding(
+                daemon.service.origin,
+                f"{len(daemons)} daemon services need {describe_port(port)} on every instance of capacity {label} "
+                f"({names}): only one can hold it on an instance, so " + PENDING.format(port=port[1]),
+                "give all but one of the daemons another host port, or map it dynamically (hostPort 0)",
+            )
+
+
+def _judge(plan: PortPlan, group: list[PlacedService], holders: dict[tuple[Key, Port], list[PlacedService]]) -> Iterator[Finding]:
+    """Decide one group of services that compete for ports: pessimistic, then optimistic scenario."""
+    views: dict[Key, list[int | Unknown]] = defaultdict(list)
+    for item in group:
+        for member in item.pool.members:
+            views[member.asg].append(member.instances)
+    known_tasks = sum(max(i.service.desired_count, 0) for i in group if isinstance(i.service.desired_count, int))
+    big = known_tasks + 1
+    low: dict[Hashable, int] = {a: max([v for v in vs if isinstance(v, int)] + [0]) for a, vs in views.items()}
+    high: dict[Hashable, int] = {
+        a: big if any(isinstance(v, Unknown) for v in vs) else low[a] for a, vs in views.items()
+    }
+    blocked: dict[Hashable, frozenset[Port]] = {
+        a: frozenset(p for item in group for p in item.ports if (a, p) in holders) for a in views
+    }
+    unknown_tasks = [i for i in group if isinstance(i.service.desired_count, Unknown)]
+    doubtful = bool(unknown_tasks) or any(i.pool.doubts for i in group) or high != low
+
+    def demands(optimistic: bool) -> list[Demand]:
+        result = []
+        for item in group:
+            tasks = item.service.desired_count
+            classes: list[Hashable] = [m.asg for m in item.pool.members]
+            if optimistic and item.pool.doubts:
+                classes.append(virtual_class(item.pool.cluster))
+            result.append(Demand(item.key, tasks if isinstance(tasks, int) else 0, item.ports, frozenset(classes)))
+        return result
+
+    pessimistic = None if unknown_tasks else place(demands(False), low, blocked)
+    if pessimistic is not None and pessimistic.fits:
+        return
+    if doubtful:
+        capacity: dict[Hashable, int] = dict(high)
+        capacity.update({virtual_class(i.pool.cluster): big for i in group if i.pool.doubts})
+        verdict = place(demands(True), capacity, blocked)
+    else:
+        assert pessimistic is not None
+        verdict, capacity = pessimistic, dict(low)
+    if verdict.fits is False:
+        yield from _overcommitted(plan, group, verdict, capacity, blocked, holders)
+        return
+    wanting = [i for i in group if isinstance(i.service.desired_count, Unknown) or i.service.desired_count > 0]
+    ports = describe_ports(frozenset().union(*(i.ports for i in wanting))) if wanting else ""
+    if verdict.fits is None or (pessimistic is not None and pessimistic.fits is None):
+        for item in wanting:
+            yield unverifiable(
+                item.service.origin,
+                f"the placement search for the tasks needing {ports} ran out of its budget "
+                f"(services {list_names(i.service.origin.label for i in group)}): overcommit is not ruled out",
+                "simplify the port plan (fewer shared static ports) or acknowledge this finding",
+            )
+        return
+    reasons = [
+        f"the desired count of {i.service.origin.label} is unknown ({i.service.desired_count.reason})"  # type: ignore[union-attr]
+        for i in unknown_tasks
+    ]
+    for item in group:
+        reasons.extend(item.pool.reasons())
+    for item in wanting:
+        yield unverifiable(
+            item.service.origin,
+            f"cannot tell whether the tasks needing {ports} fit on their capacity: "
+            + "; ".join(dict.fromkeys(reasons)),
+            "pass the templates that define the missing pieces too, or acknowledge this finding",
+        )
+
+
+def _overcommitted(
+    plan: PortPlan,
+    group: list[PlacedService],
+    verdict: Verdict,
+    capacity: dict[Hashable, int],
+    blocked: dict[Hashable, frozenset[Port]],
+    holders: dict[tuple[Key, Port], list[PlacedService]],
+) -> Iterator[Finding]:
+    if verdict.port is not None:
+        # Every port wanted by more tasks than instances offer it, not only the first one found.
+        for port in sorted(frozenset().union(*(i.ports for i in group))):
+            yield from _port_overcommitted(plan, group, port, capacity, blocked, holders)
+        return
+    wanting = [i for i in group if isinstance(i.service.desired_count, int) and i.service.desired_count > 0]
+    classes = {m.asg for i in wanting for m in i.pool.members}
+    instances = sum(capacity.get(c, 0) for c in classes)
+    label = describe_capacity(plan, classes)
+    tasks = sum(i.service.desired_count for i in wanting)  # type: ignore[misc]
+    needed = _instances_needed(group, classes, capacity, blocked, instances, tasks)
+    names = ", ".join(
+        f"{i.service.origin.label} ({plural(i.service.desired_count, 'task')})"  # type: ignore[arg-type]
+        for i in sorted(wanting, key=lambda i: i.service.origin.label)
+    )
+    ports = describe_ports(frozenset().union(*(i.ports for i in wanting)))
+    message = (
+        f"{tasks} tasks of services {names} need host ports {ports}, and tasks that share a port cannot share an "
+        f"instance: they need {needed} instances, but capacity {label} has at most {plural(instances, 'instance')}: "
+        + PENDING.format(port=min(p for i in wanting for p in i.ports)[1])
+    )
+    fix = (
+        "map the container ports dynamically (hostPort 0) behind the load balancer, or give capacity "
+        f"{label} more instances (a higher MaxSize with managed scaling through a capacity provider), or run "
+        "fewer tasks"
+    )
+    for item in wanting:
+        yield RULE.finding(item.service.origin, message, fix)
+
+
+def _port_overcommitted(
+    plan: PortPlan,
+    group: list[PlacedService],
+    port: Port,
+    capacity: dict[Hashable, int],
+    blocked: dict[Hashable, frozenset[Port]],
+    holders: dict[tuple[Key, Port], list[PlacedService]],
+) -> Iterator[Finding]:
+    wanting = [
+        i for i in group if port in i.ports and isinstance(i.service.desired_count, int) and i.service.desired_count > 0
+    ]
+    classes: set[Hashable] = {m.asg for i in wanting for m in i.pool.members}
+    # In the optimistic scenario a doubtful pool may also have instances the templates do not show.
+    unseen = {virtual_class(i.pool.cluster) for i in wanting if i.pool.doubts} & capacity.keys()
+    needed = sum(i.service.desired_count for i in wanting)  # type: ignore[misc]
+    offered = sum(capacity.get(c, 0) for c in classes if port not in blocked.get(c, ()))
+    if needed <= offered + sum(capacity[c] for c in unseen):
+        return
+    instances = sum(capacity.get(c, 0) for c in classes)
+    taken = instances - offered
+    label = describe_capacity(plan, classes)
+    message = (
+        f"{needed + taken} tasks need {describe_port(port)} on capacity {label}, which has at most "
+        f"{plural(instances, 'instance')}"
+    )
+    if taken:
+        daemons = {d.service.origin.label for c in classes for d in holders.get((c, port), ())}
+        message += f" ({taken} of them are tasks of daemon service {list_names(daemons)}, one on every instance)"
+    message += ": " + PENDING.format(port=port[1])
+    if taken == instances:
+        fix = (
+            f"map the container port dynamically (hostPort 0) or pick another host port: a daemon service "
+            f"holds {describe_port(port)} on every instance"
+        )
+    else:
+        fix = (
+            f"map the container port dynamically (hostPort 0) behind the load balancer, or give capacity {label} "
+            f"at least {needed + taken} instances (a higher MaxSize with managed scaling through a "
+            "capacity provider), or run fewer tasks"
+        )
+    for item in wanting:
+        yield RULE.finding(item.service.origin, message, fix)
+
+
+def _instances_needed(
+    group: list[PlacedService],
+    classes: set[Key],
+    capacity: dict[Hashable, int],
+    blocked: dict[Hashable, frozenset[Port]],
+    instances: int,
+    tasks: int,
+) -> str:
+    """The fewest instances that fit the group, for a single-group pool; else "more than N"."""
+    if len(classes) == 1:
+        only = next(iter(classes))
+        demands = [
+            Demand(i.key, i.service.desired_count, i.ports, frozenset(classes))
+            for i in group
+            if isinstance(i.service.desired_count, int)
+        ]
+        for count in range(instances + 1, tasks + 1):
+            verdict = place(demands, {only: count}, blocked)
+            if verdict.fits:
+                return str(count)
+            if verdict.fits is None:
+                break
+    return f"more than {instances}"
