@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from portplan_builders import Stack, balanced_app, check, link, ref, static_app
 
@@ -214,6 +215,14 @@ def test_services_of_a_cluster_not_given_are_listed_under_a_null_cluster() -> No
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(  # once found: Service1 fits beside anything the others can run, so neither door blames it
+    instances=[2],
+    services=[({8080}, 0, False, 0), ({8080}, 1, False, 0), ({8080, 8081}, 1, False, 0), ({8081}, 2, False, 0)],
+)
+@example(  # once found: Service1 alone overcommits its one instance; Service2 fits beside its one task
+    instances=[1],
+    services=[({8080}, 0, False, 0), ({8081}, 2, False, 0), ({8082}, 1, False, 0), ({8081, 8082}, 0, False, 0)],
+)
 @given(
     instances=st.lists(st.integers(0, 3), min_size=1, max_size=2),
     services=st.lists(
@@ -243,6 +252,25 @@ def test_over_agrees_with_the_overcommit_rule(
         stack.service(f"Service{index}", f"Task{index}", **placement)
     # THEN the rule reports exactly the services the plan shows over
     assert overcommitted(stack) == over(plan_of(stack))
+
+
+def test_blame_goes_to_the_services_that_do_not_fit() -> None:
+    # GIVEN 2 instances; Service1 on 8080, Service2 on 8080 and 8081, Service3 on 8081 twice
+    stack = Stack()
+    stack.cluster()
+    stack.capacity("Asg0", min_size=2, provider="Provider0", managed=False)
+    for index, (ports, desired) in enumerate([((8080,), 1), ((8080, 8081), 1), ((8081,), 2)], start=1):
+        stack.task(f"Task{index}", [(p, p, "tcp") for p in ports])
+        stack.service(f"Service{index}", f"Task{index}", desired=desired, strategy=["Provider0"])
+    # THEN tcp/8081 is wanted by 3 tasks on 2 instances: Services 2 and 3 are over; Service1's task fits
+    # beside whatever the others can run, so neither the plan nor the rule blames it
+    assert fits(stack) == {"Service1": 1, "Service2": 0, "Service3": 1}
+    assert over(plan_of(stack)) == overcommitted(stack) == {"Service2", "Service3"}
+
+
+def test_hypothesis_is_deterministic_in_ci() -> None:
+    assert settings.default.derandomize is bool(os.environ.get("CI"))
+    assert (settings.default.database is None) is bool(os.environ.get("CI"))
 
 
 # -- JSON shape and order -------------------------------------------------------------------------------

@@ -4,8 +4,9 @@
 turn that data into a table a person reads (`text`) or pastes into a pull request (`markdown`).
 
 `fits` is how many of a service's tasks can run at once, given everything else that holds the
-same host ports: the other services at their desired counts and the DAEMON services on every
-instance. It comes from the same capacity pools and the same exact placement as the
+same host ports: the other services at their desired counts (when those cannot all run, the worst
+case beside the largest sets of their tasks that can: see rules.contention) and the DAEMON services
+on every instance. It comes from the same capacity pools and the same exact placement as the
 `static-port-overcommit` rule, so a service is over (desired > fits) exactly when that rule
 reports it. It is None when nothing bounds it (only dynamic host ports, or none on the instance)
 and when the templates leave it open (capacity, or a competing service's count, unknown).
@@ -22,8 +23,9 @@ from typing import Any
 from ._gc import paused_gc
 from .intrinsics import Key, Unknown
 from .model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, PortPlan, Service, TemplatesOutOfOrder, build_model
-from .placement import Demand, components, place
+from .placement import Demand, components
 from .reader import LoadedTemplate, iter_templates, load_templates
+from .rules.contention import fits_beside
 from .rules.facts import PlacedService, static_port_facts  # the rules' own view of who holds static ports
 
 Port = tuple[str, int]
@@ -209,32 +211,11 @@ def _count(value: int | Unknown) -> int:
 def _largest_fit(
     item: PlacedService, others: list[PlacedService], capacity: Mapping[Hashable, int], blocked: Mapping[Hashable, frozenset[Port]]
 ) -> int | None:
-    """Binary search on the service's task count: k tasks fitting means k - 1 fit too."""
-    classes = _classes(item)
+    """How many of the service's tasks fit beside whatever of the others' tasks can run (see
+    rules.contention): the number the overcommit rule compares with the desired count."""
+    subject = Demand(item.key, 0, item.ports, _classes(item))
     rest = [Demand(i.key, _count(i.service.desired_count), i.ports, _classes(i)) for i in others]
-    usable = sum(capacity.get(c, 0) for c in classes if item.ports.isdisjoint(blocked.get(c, ())))
-    if not rest:
-        return usable  # one service alone on its ports: one task per usable instance
-
-    def fits(count: int) -> bool | None:
-        return place([Demand(item.key, count, item.ports, classes), *rest], capacity, blocked).fits
-
-    low, high = 0, usable
-    first = fits(0)
-    if first is None:
-        return None
-    if not first:
-        return 0  # the others' tasks do not fit even without this service: they hold every instance it could use
-    while low < high:
-        middle = (low + high + 1) // 2
-        verdict = fits(middle)
-        if verdict is None:
-            return None
-        if verdict:
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    return fits_beside(subject, rest, capacity, blocked)
 
 
 # -- the plan as data -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from ..findings import ERROR, Finding
 from ..intrinsics import Key, Unknown
 from ..model import Port, PortPlan
 from ..placement import Demand, Verdict, components, place
+from .contention import fits_beside
 from .facts import PlacedService, static_port_facts, virtual_class
 from .rule import Rule
 from .unverifiable import unverifiable
@@ -136,7 +137,8 @@ def _judge(plan: PortPlan, group: list[PlacedService], holders: dict[tuple[Key, 
         assert pessimistic is not None
         verdict, capacity = pessimistic, dict(low)
     if verdict.fits is False:
-        yield from _overcommitted(plan, group, verdict, capacity, blocked, holders)
+        blamed = _blamed(demands(doubtful), capacity, blocked)
+        yield from _overcommitted(plan, group, verdict, capacity, blocked, holders, blamed)
         return
     wanting = [i for i in group if isinstance(i.service.desired_count, Unknown) or i.service.desired_count > 0]
     ports = describe_ports(frozenset().union(*(i.ports for i in wanting))) if wanting else ""
@@ -164,6 +166,19 @@ def _judge(plan: PortPlan, group: list[PlacedService], holders: dict[tuple[Key, 
         )
 
 
+def _blamed(demands: list[Demand], capacity: dict[Hashable, int], blocked: dict[Hashable, frozenset[Port]]) -> set[Hashable]:
+    """The services of an overcommitted group whose tasks do not all fit beside what the others can run
+    (see contention.fits_beside); one the search cannot decide is blamed, as the group is overcommitted."""
+    blamed = set()
+    for index, subject in enumerate(demands):
+        if subject.tasks <= 0:
+            continue
+        fits = fits_beside(subject, demands[:index] + demands[index + 1 :], capacity, blocked)
+        if fits is None or fits < subject.tasks:
+            blamed.add(subject.name)
+    return blamed
+
+
 def _overcommitted(
     plan: PortPlan,
     group: list[PlacedService],
@@ -171,11 +186,16 @@ def _overcommitted(
     capacity: dict[Hashable, int],
     blocked: dict[Hashable, frozenset[Port]],
     holders: dict[tuple[Key, Port], list[PlacedService]],
+    blamed: set[Hashable],
 ) -> Iterator[Finding]:
+    told: set[Hashable] = set()
     if verdict.port is not None:
         # Every port wanted by more tasks than instances offer it, not only the first one found.
         for port in sorted(frozenset().union(*(i.ports for i in group))):
-            yield from _port_overcommitted(plan, group, port, capacity, blocked, holders)
+            for finding in _port_overcommitted(plan, group, port, capacity, blocked, holders, blamed):
+                told.add((finding.template, finding.resource))  # the service's key
+                yield finding
+    if blamed <= told:
         return
     wanting = [i for i in group if isinstance(i.service.desired_count, int) and i.service.desired_count > 0]
     classes = {m.asg for i in wanting for m in i.pool.members}
@@ -199,7 +219,8 @@ def _overcommitted(
         "fewer tasks"
     )
     for item in wanting:
-        yield RULE.finding(item.service.origin, message, fix)
+        if item.key in blamed and item.key not in told:
+            yield RULE.finding(item.service.origin, message, fix)
 
 
 def _port_overcommitted(
@@ -209,6 +230,7 @@ def _port_overcommitted(
     capacity: dict[Hashable, int],
     blocked: dict[Hashable, frozenset[Port]],
     holders: dict[tuple[Key, Port], list[PlacedService]],
+    blamed: set[Hashable],
 ) -> Iterator[Finding]:
     wanting = [
         i for i in group if port in i.ports and isinstance(i.service.desired_count, int) and i.service.desired_count > 0
@@ -243,7 +265,8 @@ def _port_overcommitted(
             "capacity provider), or run fewer tasks"
         )
     for item in wanting:
-        yield RULE.finding(item.service.origin, message, fix)
+        if item.key in blamed:
+            yield RULE.finding(item.service.origin, message, fix)
 
 
 def _instances_needed(
