@@ -1,5 +1,6 @@
 """The library installs as a typed package with ranges, not pins, so company stacks can reuse it."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,9 +12,15 @@ from tests.conftest import ROOT
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
+    # Build from a clean copy: an in-tree build/ left by an earlier build would hide a file that
+    # pyproject no longer declares.
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "constructs_lib", source / "constructs_lib", ignore=shutil.ignore_patterns("__pycache__"))
     outdir = tmp_path_factory.mktemp("wheel")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(outdir), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(outdir), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -23,10 +30,16 @@ def wheel(tmp_path_factory):
 
 def test_wheel_carries_the_constructs_the_port_plan_and_py_typed(wheel):
     names = set(wheel.namelist())
-    for module in ("__init__", "cluster", "plugin", "cli", "testing", "portplan/rules", "portplan/plan"):
+    for module in ("__init__", "cluster", "plugin", "cli", "testing", "portplan/rules", "portplan/plan",
+                   "portplan/instance_types"):
         assert f"constructs_lib/{module}.py" in names
     assert "constructs_lib/py.typed" in names
-    assert not any(name.startswith(("tests/", "stacks/", "benchmarks/")) for name in names)
+    assert not any(name.startswith(("tests/", "stacks/", "benchmarks/", "scripts/")) for name in names)
+
+
+def test_wheel_carries_the_instance_type_data_whole(wheel):
+    shipped = wheel.read("constructs_lib/portplan/data/instance_types.json")
+    assert shipped == (ROOT / "constructs_lib" / "portplan" / "data" / "instance_types.json").read_bytes()
 
 
 def test_dependencies_are_compatible_ranges(wheel):
