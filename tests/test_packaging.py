@@ -12,7 +12,8 @@ from tests.conftest import ROOT
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    # Build from a clean copy: a stale build/ directory in the work tree would leak old modules in.
+    # Build from a clean copy: an in-tree build/ left by an earlier build would carry old modules in,
+    # or hide a file that pyproject no longer declares.
     source = tmp_path_factory.mktemp("source")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
@@ -29,12 +30,17 @@ def wheel(tmp_path_factory):
 
 def test_wheel_carries_the_constructs_the_port_plan_and_py_typed(wheel):
     names = set(wheel.namelist())
-    for module in ("__init__", "cluster", "plugin", "cli", "testing", "portplan/plan"):
+    for module in ("__init__", "cluster", "plugin", "cli", "testing", "portplan/plan", "portplan/instance_types"):
         assert f"constructs_lib/{module}.py" in names
     sources = {path.relative_to(ROOT).as_posix() for path in (ROOT / "constructs_lib").rglob("*.py")}
     assert sources - names == set(), "modules missing from the wheel"
     assert "constructs_lib/py.typed" in names
-    assert not any(name.startswith(("tests/", "stacks/", "benchmarks/")) for name in names)
+    assert not any(name.startswith(("tests/", "stacks/", "benchmarks/", "scripts/")) for name in names)
+
+
+def test_wheel_carries_the_instance_type_data_whole(wheel):
+    shipped = wheel.read("constructs_lib/portplan/data/instance_types.json")
+    assert shipped == (ROOT / "constructs_lib" / "portplan" / "data" / "instance_types.json").read_bytes()
 
 
 def test_dependencies_are_compatible_ranges(wheel):
