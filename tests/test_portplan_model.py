@@ -57,6 +57,7 @@ BODY = {
         ({"Fn::Select": [1, {"Fn::Split": [",", "a,b,c"]}]}, "b"),
         ({"Fn::FindInMap": ["Sizes", {"Ref": "AWS::StackName"}, "Max"]}, "4"),
         ({"Fn::Base64": "plain"}, "plain"),
+        ({"Ref": "AWS::NoValue"}, None),
         ("literal", "literal"),
         ({"Not": "intrinsic", "Two": "keys"}, {"Not": "intrinsic", "Two": "keys"}),
     ],
@@ -68,14 +69,13 @@ def test_resolver_values(node: Any, expected: Any) -> None:
 @pytest.mark.parametrize(
     ("node", "reason"),
     [
-        ({"Ref": "Size"}, "parameter Size of T is set at deployment"),
+        ({"Ref": "Size"}, "parameter Size of T has no default and no value was given"),
         ({"Ref": "AWS::Region"}, "pseudo parameter AWS::Region is set at deployment"),
-        ({"Ref": "AWS::NoValue"}, "AWS::NoValue"),
         ({"Ref": "Nowhere"}, "Ref to Nowhere, which T does not define"),
         ({"Fn::GetAtt": ["Nowhere", "Arn"]}, "Fn::GetAtt of Nowhere, which T does not define"),
-        ({"Fn::If": ["C", 1, 2]}, "Fn::If depends on a condition evaluated at deployment"),
+        ({"Fn::If": ["C", 1, 2]}, "condition C is not defined in T"),
         ({"Fn::ImportValue": "Other:Thing"}, "import 'Other:Thing' is not exported by any template given"),
-        ({"Fn::Join": [":", [{"Ref": "Size"}, "x"]]}, "parameter Size of T is set at deployment"),
+        ({"Fn::Join": [":", [{"Ref": "Size"}, "x"]]}, "parameter Size of T has no default and no value was given"),
         ({"Fn::Select": [5, ["a"]]}, "Fn::Select out of range"),
         ({"Fn::GetAZs": ""}, "Fn::GetAZs is not evaluated"),
         ({"Fn::Join": "oops"}, "malformed Fn::Join"),
@@ -154,10 +154,10 @@ def test_user_data_settings_are_read() -> None:
         {"Fn::Base64": {"Fn::Sub": "#!/bin/bash\necho ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n"}},
         {
             "Fn::Base64": {
-                "Fn::Sub": ['echo "ECS_CLUSTER=${Name}" >> /etc/ecs/ecs.config', {"Name": {"Ref": "Cluster"}}]
+                "Fn::Sub": ['#!/bin/bash\necho "ECS_CLUSTER=${Name}" >> /etc/ecs/ecs.config', {"Name": {"Ref": "Cluster"}}]
             }
         },
-        {"Fn::Base64": "cat <<'EOF' >> /etc/ecs/ecs.config\nECS_CLUSTER=named\nEOF\n"},
+        {"Fn::Base64": "#!/bin/bash\ncat <<'EOF' >> /etc/ecs/ecs.config\nECS_CLUSTER=named\nEOF\n"},
         base64.b64encode(b"#!/bin/bash\necho ECS_CLUSTER=named >> /etc/ecs/ecs.config\n").decode(),
     ],
     ids=["sub", "sub-variables", "literal-name", "pre-encoded"],

@@ -109,12 +109,9 @@ def test_yaml_template_with_short_tags(in_fixtures: Path) -> None:
     }
     assert template.body["AWSTemplateFormatVersion"] == "2010-09-09"
     findings = check_paths(["yaml/short-tags.yaml"])
-    assert [(f.rule, f.resource) for f in findings] == [
-        ("static-port-overcommit", "Service"),
-        ("unverifiable", "Service"),
-    ]
+    # Fn::If on IsProd (false: the stack is short-tags) sets MinimumHealthyPercent 0: no deadlock, no doubt
+    assert [(f.rule, f.resource) for f in findings] == [("static-port-overcommit", "Service")]
     assert "2 tasks need tcp/8080 on capacity Asg, which has at most 1 instance" in findings[0].message
-    assert "Fn::If" in findings[1].message
 
 
 @pytest.mark.parametrize(

@@ -353,7 +353,10 @@ def test_reserved_port_limit_counts_user_data_and_daemons() -> None:
     findings = rules_of(check(stack), "reserved-port-limit")
     assert ids(findings) == {("reserved-port-limit", "Task")}
     assert "would hold 101 reserved ports" in findings[0].message
-    assert "2 by ECS_RESERVED_PORTS(_UDP), 4 held by services on every instance, 90 by this task" in findings[0].message
+    assert (
+        "7 reserved by ECS_RESERVED_PORTS(_UDP), which replace the agent's defaults, 4 held by services on every "
+        "instance, 90 by this task" in findings[0].message
+    )
 
 
 def test_reserved_port_limit_counts_a_service_that_fills_every_instance() -> None:
@@ -575,7 +578,8 @@ def test_unverifiable_parameter_capacity() -> None:
     stack.props("Asg")["MaxSize"] = ref("Size")
     findings = check(stack)
     assert ids(findings) == {("unverifiable", "Service")}
-    assert "parameter Size of Stack.template.json is set at deployment" in findings[0].message
+    assert "parameter Size of Stack.template.json has no default and no value was given" in findings[0].message
+    assert "pass --parameter Size=VALUE" in findings[0].fix
 
 
 def test_unverifiable_parameter_desired_count_still_finds_certain_errors() -> None:

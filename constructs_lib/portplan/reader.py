@@ -1,7 +1,16 @@
-"""Read CloudFormation templates from files, directories and cloud assemblies (cdk.out)."""
+"""Read CloudFormation templates from files, directories and cloud assemblies (cdk.out).
+
+Nested stacks are read with their parents: in a cloud assembly, a CDK NestedStack's template is a
+file asset of its parent (`aws:asset:path` metadata on the AWS::CloudFormation::Stack resource),
+read from the parent's directory at any depth. Template files given together are linked: a child
+is the given template whose path ends in the longest part of the parent's `TemplateURL` (or a
+SAM application's local `Location`). A child is read once per stack resource that names it (an
+instance), each fed by that resource's `Parameters`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -22,16 +31,25 @@ class PortPlanInputError(Exception):
 class LoadedTemplate:
     """One CloudFormation template as read from disk.
 
-    `name` is the display name (the path as the user gave it, or relative to the current directory),
+    `name` is the display name (the path as the user gave it, or relative to the current directory;
+    a child template instantiated by several stack resources gets its stack label in parentheses),
     `path` the absolute file path (symbolic links kept), `body` the parsed template, `stack_name`
     what `AWS::StackName` resolves to (the assembly's stack name, else the file name without its
-    suffixes).
+    suffixes); for a nested stack, whose name is generated at deployment, it is a label instead:
+    the nested stack's construct path, or the parent's label and the stack resource's logical id.
+
+    A nested stack names its `parent` (the parent's `name`) and the `parent_resource` (the logical
+    id of the stack resource there). `unlinked` lists the parent's stack resources whose template
+    is not read: (logical id, why, how to supply it).
     """
 
     name: str
     path: str
     body: dict[str, Any] = field(repr=False)
     stack_name: str = ""
+    parent: str | None = None
+    parent_resource: str | None = None
+    unlinked: tuple[tuple[str, str, str], ...] = ()
 
 
 def load_templates(paths: Sequence[str]) -> list[LoadedTemplate]:
@@ -49,46 +67,92 @@ def iter_templates(paths: Sequence[str]) -> Iterator[LoadedTemplate]:
 
     A cloud assembly yields its stacks in dependency order: a stack comes after the stacks it
     depends on (those it imports from). Errors are raised when the reading reaches them.
+    Template files (given one by one or in a plain directory) are linked to each other once all
+    are read, so they come after the cloud assemblies; a nested stack always comes after its parent.
     """
     seen: set[str] = set()
+    loose: list[tuple[str | None, list[_Entry], bool]] = []  # (directory given, its files, a file read before)
     for given in paths:
         if os.path.isdir(given):
-            found = False
-            for template in _read_directory(given, _display(given), seen):
-                found = True
-                if template is not None:
-                    yield template
-            if not found:
-                raise PortPlanInputError(f"{given}: no CloudFormation templates found")
+            if os.path.isfile(os.path.join(given, "manifest.json")):
+                found = False
+                for template in _read_assembly(given, _display(given), seen, set()):
+                    found = True
+                    if template is not None:
+                        yield from _with_nested(template, seen)
+                if not found:
+                    raise PortPlanInputError(f"{given}: no CloudFormation templates found")
+            else:
+                entries, again = _directory_entries(given, _display(given), seen)
+                if not entries and not again:
+                    raise PortPlanInputError(f"{given}: no CloudFormation templates found")
+                loose.append((given, entries, again))
         elif os.path.exists(given):
             if _first_time(given, seen):
-                yield _read_template(given, _display(given), _stem(given))
+                loose.append((None, [_Entry(given, _display(given), _stem(given), True)], False))
         else:
             raise PortPlanInputError(f"{given}: no such file or directory")
+    yield from _read_loose(loose, seen)
 
 
-def _read_directory(directory: str, shown: str, seen: set[str]) -> Iterator[LoadedTemplate | None]:
-    """Read a directory; `shown` is how messages and display names spell it.
+@dataclass(frozen=True)
+class _Entry:
+    """A template file to read: its path, display name, stem, and whether it must be a template."""
 
-    Yields None for a template already read through another path.
-    """
-    if os.path.isfile(os.path.join(directory, "manifest.json")):
-        yield from _read_assembly(directory, shown, seen, set())
-        return
+    path: str
+    name: str
+    stem: str
+    required: bool
+
+
+def _directory_entries(directory: str, shown: str, seen: set[str]) -> tuple[list[_Entry], bool]:
+    """The template files of a plain directory not read yet; also whether it holds one read before."""
     try:
         names = sorted(os.listdir(directory))
     except OSError as error:
         raise PortPlanInputError(f"{shown}: cannot read: {error.strerror}") from None
+    entries, again = [], False
     for name in names:
         file_path = os.path.join(directory, name)
         if name.endswith(TEMPLATE_SUFFIXES) and os.path.isfile(file_path):
-            if not _first_time(file_path, seen):
-                yield None
+            if _first_time(file_path, seen):
+                # Directories hold other JSON too (tree.json, asset manifests): skip what is no template.
+                entries.append(_Entry(file_path, _joined(shown, name), _stem(name), False))
+            else:
+                again = True
+    return entries, again
+
+
+def _read_loose(groups: list[tuple[str | None, list[_Entry], bool]], seen: set[str]) -> Iterator[LoadedTemplate]:
+    """Template files given one by one or in plain directories. Without nested stacks among them they
+    are read and let go one at a time; else all are read, then linked (see `_linked`)."""
+    nesting = any(_may_nest(entry.path) for _, entries, _ in groups for entry in entries)
+    collected: list[LoadedTemplate] = []
+    for directory, entries, again in groups:
+        found = again
+        for entry in entries:
+            template = _read_template(entry.path, entry.name, entry.stem, required=entry.required)
+            if template is None:
                 continue
-            # Directories hold other JSON too (tree.json, asset manifests): skip what is no template.
-            template = _read_template(file_path, _joined(shown, name), _stem(name), required=False)
-            if template is not None:
+            found = True
+            if nesting:
+                collected.append(template)
+            else:
                 yield template
+        if directory is not None and not found:
+            raise PortPlanInputError(f"{directory}: no CloudFormation templates found")
+    if nesting:
+        yield from _linked(collected, seen)
+
+
+def _may_nest(file_path: str) -> bool:
+    """Whether a file may hold nested stacks (a cheap look at its bytes before parsing)."""
+    try:
+        with open(file_path, "rb") as stream:
+            data = stream.read()
+    except OSError:
+        return False  # reading it again reports the error
+    return b"AWS::CloudFormation::Stack" in data or b"AWS::Serverless::Application" in data
 
 
 def _read_assembly(directory: str, shown: str, seen: set[str], visited: set[str]) -> Iterator[LoadedTemplate | None]:
@@ -223,3 +287,216 @@ def _stem(file_path: str) -> str:
         if base.endswith(suffix) and len(base) > len(suffix):
             return base[: -len(suffix)]
     return base
+
+
+# -- nested stacks ------------------------------------------------------------------------------------
+
+STACK_TYPES = frozenset({"AWS::CloudFormation::Stack", "AWS::Serverless::Application"})
+"""Resources whose template is another stack: CloudFormation nested stacks and SAM applications."""
+_MAX_NESTING = 16
+
+
+def _stack_resources(template: LoadedTemplate) -> Iterator[tuple[str, dict[str, Any]]]:
+    resources = template.body.get("Resources")
+    for logical_id, resource in resources.items() if isinstance(resources, dict) else ():
+        if type(resource) is dict and type(resource.get("Type")) is str and resource["Type"] in STACK_TYPES:
+            yield str(logical_id), resource
+
+
+def _asset_child(template: LoadedTemplate, resource: dict[str, Any]) -> str | None:
+    """The file a CDK nested stack's template was synthesized to (`aws:asset:path`), if it names one
+    inside the parent's directory."""
+    metadata = resource.get("Metadata")
+    asset = metadata.get("aws:asset:path") if type(metadata) is dict else None
+    if type(asset) is not str or not asset or os.path.isabs(asset):
+        return None
+    directory = os.path.dirname(template.path)
+    candidate = os.path.normpath(os.path.join(directory, asset))
+    if os.path.dirname(os.path.realpath(candidate)) != os.path.realpath(directory):
+        return None  # only files beside the parent, as CDK writes them
+    return candidate
+
+
+def _nested_label(parent: LoadedTemplate, logical_id: str, resource: dict[str, Any]) -> str:
+    """A nested stack's label: its construct path (CDK), else the parent's label and the logical id."""
+    metadata = resource.get("Metadata")
+    path = metadata.get("aws:cdk:path") if type(metadata) is dict else None
+    if type(path) is str and ".NestedStack/" in path:
+        return path.split(".NestedStack/", 1)[0]
+    return f"{parent.stack_name or _stem(parent.name)}/{logical_id}"
+
+
+def _with_nested(template: LoadedTemplate, seen: set[str], depth: int = 0) -> Iterator[LoadedTemplate]:
+    """A template read from a cloud assembly, then its CDK nested stacks (read beside it), depth first."""
+    children: list[tuple[str, LoadedTemplate]] = []
+    unlinked: list[tuple[str, str, str]] = []
+    for logical_id, resource in _stack_resources(template):
+        child_path = _asset_child(template, resource)
+        if child_path is None or depth >= _MAX_NESTING:
+            continue
+        child_name = os.path.normpath(os.path.join(os.path.dirname(template.name), os.path.basename(child_path)))
+        if not os.path.isfile(child_path):
+            unlinked.append(
+                (
+                    logical_id,
+                    f"the template of nested stack {logical_id} ({child_name}) is missing from the cloud assembly",
+                    "synthesize the app again",
+                )
+            )
+            continue
+        _first_time(child_path, seen)
+        child = _read_template(child_path, child_name, _nested_label(template, logical_id, resource))
+        children.append((logical_id, child))
+    yield dataclasses.replace(template, unlinked=tuple(unlinked)) if unlinked else template
+    for logical_id, child in children:
+        instance = dataclasses.replace(child, parent=template.name, parent_resource=logical_id)
+        yield from _with_nested(instance, seen, depth + 1)
+
+
+def _reference_tail(template: LoadedTemplate, resource: dict[str, Any]) -> tuple[str | None, bool]:
+    """The path a stack resource names its template by (TemplateURL, or a SAM application's local
+    Location), as far as the template spells it out: the literal text after the last value known only
+    at deployment. Also whether all of it is literal."""
+    from .intrinsics import Resolver  # the reader needs it for this only
+
+    properties = resource.get("Properties")
+    properties = properties if type(properties) is dict else {}
+    node = properties.get("TemplateURL") if resource["Type"] == "AWS::CloudFormation::Stack" else properties.get("Location")
+    if node is None:
+        return None, False
+    parts = Resolver(template.name, template.body, template.stack_name).parts(node)
+    text, literal = "", True
+    for part in parts:
+        if isinstance(part, str):
+            text += part
+        else:
+            text, literal = "", False
+    text = text.split("?", 1)[0]
+    if "://" in text:
+        text, literal = text.split("://", 1)[1].partition("/")[2], False
+    return (text or None), literal
+
+
+def _segments(path: str) -> list[str]:
+    return [part for part in path.replace("\\", "/").split("/") if part and part != "."]
+
+
+def _find_child(
+    parent: LoadedTemplate, logical_id: str, resource: dict[str, Any], loose: list[LoadedTemplate], seen: set[str]
+) -> LoadedTemplate | tuple[str, str] | None:
+    """The template a stack resource names, among the files given (or CDK's asset beside the parent);
+    else why not and how to supply it; None when the resource names no template."""
+    asset = _asset_child(parent, resource)
+    if asset is not None:
+        for candidate in loose:
+            if os.path.abspath(candidate.path) == asset:
+                return candidate
+        if os.path.isfile(asset):
+            _first_time(asset, seen)
+            name = os.path.normpath(os.path.join(os.path.dirname(parent.name), os.path.basename(asset)))
+            return _read_template(asset, name, _stem(asset))
+    tail, literal = _reference_tail(parent, resource)
+    if tail is None:
+        if resource["Type"] == "AWS::Serverless::Application":
+            return (
+                f"serverless application {logical_id} comes from the Serverless Application Repository, "
+                "whose template is not checked",
+                "acknowledge this finding once its template is checked",
+            )
+        return None
+    if literal and not tail.startswith("/"):
+        local = os.path.normpath(os.path.join(os.path.dirname(parent.path), tail))
+        for candidate in loose:
+            if os.path.abspath(candidate.path) == local:
+                return candidate
+    wanted = _segments(tail)
+    best: list[LoadedTemplate] = []
+    score = 0
+    for candidate in loose:
+        if candidate is parent:
+            continue
+        have = _segments(os.path.abspath(candidate.path))
+        common = 0
+        while common < min(len(wanted), len(have)) and wanted[-1 - common] == have[-1 - common]:
+            common += 1
+        if common and common > score:
+            best, score = [candidate], common
+        elif common and common == score:
+            best.append(candidate)
+    if len(best) == 1:
+        return best[0]
+    if best:
+        names = ", ".join(sorted(c.name for c in best))
+        return (
+            f"the template of nested stack {logical_id} ({tail}) matches several templates given equally well "
+            f"({names})",
+            "give only the template meant, or keep the directory layout of its TemplateURL so the longer path decides",
+        )
+    shown = wanted[-1] if wanted else tail
+    return (
+        f"the template of nested stack {logical_id} ({tail}) is not among the templates given",
+        f"pass {shown} too",
+    )
+
+
+def _linked(loose: list[LoadedTemplate], seen: set[str]) -> Iterator[LoadedTemplate]:
+    """Template files with their nested stacks: each template no other one names is a top-level
+    stack, followed by an instance of each child per stack resource naming it, depth first."""
+    links: dict[str, list[tuple[str, LoadedTemplate | tuple[str, str], dict[str, Any]]]] = {}
+    children: set[str] = set()
+    pending = list(loose)
+    while pending:
+        template = pending.pop(0)
+        found = []
+        for logical_id, resource in _stack_resources(template):
+            child = _find_child(template, logical_id, resource, loose, seen)
+            if child is None:
+                continue
+            if isinstance(child, LoadedTemplate):
+                children.add(child.path)
+                if all(child is not t for t in loose):
+                    loose.append(child)  # CDK's nested template beside a parent given as a file
+                    pending.append(child)
+            found.append((logical_id, child, resource))
+        links[template.path] = found
+    counts: dict[str, int] = {}
+
+    def count(template: LoadedTemplate, ancestors: tuple[str, ...]) -> None:
+        counts[template.path] = counts.get(template.path, 0) + 1
+        for _, child, _ in links.get(template.path, ()):
+            if isinstance(child, LoadedTemplate) and child.path not in ancestors and len(ancestors) < _MAX_NESTING:
+                count(child, (*ancestors, child.path))
+
+    roots = [t for t in loose if t.path not in children]
+    for root in roots:
+        count(root, (root.path,))
+
+    reached: set[str] = set()
+
+    def expand(template: LoadedTemplate, ancestors: tuple[str, ...]) -> Iterator[LoadedTemplate]:
+        reached.add(template.path)
+        unlinked = []
+        nested = []
+        for logical_id, child, resource in links.get(template.path, ()):
+            if not isinstance(child, LoadedTemplate):
+                unlinked.append((logical_id, *child))
+            elif child.path in ancestors or len(ancestors) >= _MAX_NESTING:
+                unlinked.append(
+                    (logical_id, f"nested stack {logical_id} names {child.name}, one of its own parents", "fix the TemplateURL")
+                )
+            else:
+                nested.append((logical_id, child, resource))
+        yield dataclasses.replace(template, unlinked=tuple(unlinked)) if unlinked else template
+        for logical_id, child, resource in nested:
+            label = _nested_label(template, logical_id, resource)
+            name = child.name if counts.get(child.path, 0) <= 1 else f"{child.name} ({label})"
+            instance = dataclasses.replace(
+                child, name=name, stack_name=label, parent=template.name, parent_resource=logical_id
+            )
+            yield from expand(instance, (*ancestors, child.path))
+
+    for root in roots:
+        yield from expand(root, (root.path,))
+    for template in loose:
+        if template.path not in reached:  # templates of a cycle no top-level template reaches
+            yield from expand(template, (template.path,))

@@ -31,14 +31,14 @@ class AutoScalingBuilder(FamilyBuilder):
 
     def index(self, raw: Resources) -> None:
         for kind in _LAUNCH_SOURCES:
-            for item in raw.get(kind, ()):
+            for item in self.each(raw, kind):
                 self.launch_sources[item.key] = item
 
     def finish(self, fields: dict[str, Any]) -> None:
         fields["auto_scaling_groups"] = self.auto_scaling_groups
 
     def add(self, raw: Resources) -> None:
-        for item in raw.get("AWS::AutoScaling::AutoScalingGroup", ()):
+        for item in self.each(raw, "AWS::AutoScaling::AutoScalingGroup"):
             resolver, props = item.resolver, item.props
             instance_types: list[Any] = []
             source: RawResource | Unknown | None = None
@@ -78,22 +78,37 @@ class AutoScalingBuilder(FamilyBuilder):
                         source.resolver, source.props.get("SecurityGroups"), "AWS::EC2::SecurityGroup", "security group"
                     )
             if isinstance(source, RawResource):
-                settings = agent_settings(source.resolver, user_data)
+                template = source.resolver.template
+                settings = agent_settings(
+                    source.resolver, user_data, lambda logical_id: self.refs.cfn_init.get((template, logical_id))
+                )
             else:
                 reason = source or Unknown(f"Auto Scaling group {item.origin.label} has no launch template")
-                settings = AgentSettings(reason, reason, (), ())
+                settings = AgentSettings(reason, reason, None, None)
                 security_groups = reason
+            sizes = [resolver.int_of(props.get(name)) for name in ("MinSize", "MaxSize", "DesiredCapacity")]
+            created = self.refs.conditional.get(item.key)
+            if created is not None:
+                sizes = [created if size is not None else None for size in sizes]
+            cluster = self._cluster_of(settings.cluster)
+            meant_for = None
+            if settings.ignored is not None:
+                meant_for, cluster = (cluster if isinstance(cluster, tuple) else None), None
+            if cluster is None:
+                cluster = self.refs.find("AWS::ECS::Cluster", "default")  # where an unset ECS_CLUSTER goes
             self.auto_scaling_groups[item.key] = AutoScalingGroup(
                 origin=item.origin,
-                min_size=resolver.int_of(props.get("MinSize")),
-                max_size=resolver.int_of(props.get("MaxSize")),
-                desired_capacity=resolver.int_of(props.get("DesiredCapacity")),
-                cluster=self._cluster_of(settings.cluster),
+                min_size=sizes[0],
+                max_size=sizes[1],
+                desired_capacity=sizes[2],
+                cluster=cluster,
                 dynamic_range=settings.dynamic_range,
                 reserved_tcp=settings.reserved_tcp,
                 reserved_udp=settings.reserved_udp,
                 security_groups=security_groups,
                 instance_types=tuple(t for t in instance_types if isinstance(t, str)),
+                skipped=settings.ignored,
+                meant_for=meant_for,
             )
 
     def _launch_template_groups(

@@ -53,14 +53,14 @@ class Ec2Builder(FamilyBuilder):
 
     def add(self, raw: Resources) -> None:
         for kind, direction in (("AWS::EC2::SecurityGroupIngress", "in"), ("AWS::EC2::SecurityGroupEgress", "out")):
-            for item in raw.get(kind, ()):
+            for item in self.each(raw, kind):
                 node = item.props.get("GroupId", item.props.get("GroupName"))
                 group = self.refs.target(item.resolver, node, "AWS::EC2::SecurityGroup", "security group")
                 if isinstance(group, tuple):
                     self.standalone[(group, direction)].append(
                         self._rule(item.resolver, item.origin, item.props, direction)
                     )
-        for item in raw.get("AWS::EC2::SecurityGroup", ()):
+        for item in self.each(raw, "AWS::EC2::SecurityGroup"):
             resolver, origin = item.resolver, item.origin
             rules: dict[str, list[SecurityGroupRule]] = {}
             egress_node = resolver.value(item.props.get("SecurityGroupEgress"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from ..intrinsics import Key, Resolver, Unknown
+from ..intrinsics import Key, Resolver, ResourceRef, Unknown, as_int, is_intrinsic
 from .entities import (
     FARGATE_PROVIDERS,
     CapacityProvider,
@@ -37,7 +37,11 @@ class EcsBuilder(FamilyBuilder):
             "AWS::ECS::TaskDefinition",
         }
     )
-    named_by: ClassVar[dict[str, str]] = {"AWS::ECS::Cluster": "ClusterName", "AWS::ECS::CapacityProvider": "Name"}
+    named_by: ClassVar[dict[str, str]] = {
+        "AWS::ECS::Cluster": "ClusterName",
+        "AWS::ECS::CapacityProvider": "Name",
+        "AWS::ECS::TaskDefinition": "Family",  # CODE_DEPLOY services name it by family (and revision)
+    }
 
     def __init__(self, refs: References) -> None:
         super().__init__(refs)
@@ -63,18 +67,18 @@ class EcsBuilder(FamilyBuilder):
         self._services(raw)
 
     def _clusters(self, raw: Resources) -> None:
-        for item in raw.get("AWS::ECS::ClusterCapacityProviderAssociations", ()):
+        for item in self.each(raw, "AWS::ECS::ClusterCapacityProviderAssociations"):
             cluster = self.refs.target(item.resolver, item.props.get("Cluster"), "AWS::ECS::Cluster", "cluster")
             strategy = self._strategy(item.resolver, item.props.get("DefaultCapacityProviderStrategy"))
             if isinstance(cluster, tuple) and strategy is not None:
                 self.associated.setdefault(cluster, strategy)
-        for item in raw.get("AWS::ECS::Cluster", ()):
+        for item in self.each(raw, "AWS::ECS::Cluster"):
             strategy = self._strategy(item.resolver, item.props.get("DefaultCapacityProviderStrategy"))
             name = item.resolver.value(item.props.get("ClusterName"))
             self.clusters[item.key] = (item.origin, name if isinstance(name, str) else None, strategy)
 
     def _capacity_providers(self, raw: Resources) -> None:
-        for item in raw.get("AWS::ECS::CapacityProvider", ()):
+        for item in self.each(raw, "AWS::ECS::CapacityProvider"):
             resolver = item.resolver
             group = mapping_of(resolver.value(item.props.get("AutoScalingGroupProvider")))
             asg = self.refs.target(
@@ -98,7 +102,7 @@ class EcsBuilder(FamilyBuilder):
 
 
     def _task_definitions(self, raw: Resources) -> None:
-        for item in raw.get("AWS::ECS::TaskDefinition", ()):
+        for item in self.each(raw, "AWS::ECS::TaskDefinition"):
             resolver, props = item.resolver, item.props
             doubts: list[str] = []
             mode = resolver.str_of(props.get("NetworkMode"))
@@ -114,10 +118,11 @@ class EcsBuilder(FamilyBuilder):
                 doubts.append(f"its container definitions are unknown ({containers.reason})")
                 containers = None
             for index, container in enumerate(containers or ()):
-                if type(container) is not dict:
-                    container = resolver.value(container)
+                if type(container) is not dict or is_intrinsic(container):
+                    container = resolver.mapping(container)
                     if type(container) is not dict:
-                        doubts.append(f"container definition {index + 1} cannot be read")
+                        why = f" ({container.reason})" if isinstance(container, Unknown) else ""
+                        doubts.append(f"container definition {index + 1} cannot be read{why}")
                         continue
                 name = resolver.str_of(container.get("Name"))
                 if type(name) is not str:
@@ -127,10 +132,11 @@ class EcsBuilder(FamilyBuilder):
                     doubts.append(f"the port mappings of container {name} are unknown ({entries.reason})")
                     continue
                 for entry in entries or ():
-                    if type(entry) is not dict:
-                        entry = resolver.value(entry)
+                    if type(entry) is not dict or is_intrinsic(entry):
+                        entry = resolver.mapping(entry)
                         if type(entry) is not dict:
-                            doubts.append(f"a port mapping of container {name} cannot be read")
+                            why = f" ({entry.reason})" if isinstance(entry, Unknown) else ""
+                            doubts.append(f"a port mapping of container {name} cannot be read{why}")
                             continue
                     protocol = resolver.str_of(entry.get("Protocol"))
                     if protocol is None:
@@ -139,13 +145,15 @@ class EcsBuilder(FamilyBuilder):
                         protocol = protocol.lower()
                         if protocol != "tcp" and protocol != "udp":
                             protocol = Unknown(f"protocol {protocol!r}")
+                    invalid: list[str] = []
                     mappings.append(
                         PortMapping(
                             name,
-                            resolver.int_of(entry.get("ContainerPort")),
-                            resolver.int_of(entry.get("HostPort")),
+                            _port(resolver, entry.get("ContainerPort"), "containerPort", invalid),
+                            _port(resolver, entry.get("HostPort"), "hostPort", invalid),
                             protocol,
                             entry.get("ContainerPortRange") is not None,
+                            tuple(invalid),
                         )
                     )
             static: set[Port] = set()
@@ -163,7 +171,7 @@ class EcsBuilder(FamilyBuilder):
     def _services(self, raw: Resources) -> None:
         no_cluster = Unknown("the service names no Cluster, so it runs on the account's default cluster")
         no_definition = Unknown("the service names no TaskDefinition")
-        for item in raw.get("AWS::ECS::Service", ()):
+        for item in self.each(raw, "AWS::ECS::Service"):
             resolver, props = item.resolver, item.props
             cluster = self.refs.target(resolver, props.get("Cluster"), "AWS::ECS::Cluster", "cluster") or no_cluster
             definition = (
@@ -175,9 +183,12 @@ class EcsBuilder(FamilyBuilder):
                 scheduling = Unknown(f"scheduling strategy {scheduling!r}")
             daemon = scheduling == "DAEMON"
             desired = resolver.int_of(props.get("DesiredCount"))
+            created = self.refs.conditional.get(item.key)
+            if created is not None:
+                desired = created
             deployment = props.get("DeploymentConfiguration")
-            if type(deployment) is not dict:
-                deployment = mapping_of(resolver.value(deployment))
+            if type(deployment) is not dict or is_intrinsic(deployment):
+                deployment = mapping_of(resolver.mapping(deployment))
             minimum = resolver.int_of(deployment.get("MinimumHealthyPercent"))
             maximum = resolver.int_of(deployment.get("MaximumPercent"))
             if minimum is None:
@@ -217,7 +228,10 @@ class EcsBuilder(FamilyBuilder):
             yield LoadBalancerLink(None, None, entries)
             return
         for entry in entries or ():
-            entry = resolver.value(entry)
+            entry = resolver.mapping(entry)
+            if isinstance(entry, Unknown):
+                yield LoadBalancerLink(entry, entry, entry)
+                continue
             if not isinstance(entry, dict):
                 continue
             yield LoadBalancerLink(
@@ -241,7 +255,7 @@ class EcsBuilder(FamilyBuilder):
             return None
         strategy = []
         for entry in items:
-            entry = resolver.value(entry)
+            entry = resolver.mapping(entry)
             if not isinstance(entry, dict):
                 strategy.append(StrategyItem(Unknown("a malformed capacity provider strategy entry"), None, None))
                 continue
@@ -260,3 +274,14 @@ class EcsBuilder(FamilyBuilder):
         return tuple(strategy)
 
     # -- ECS and capacity -------------------------------------------------------------------------
+
+
+def _port(resolver: Resolver, node: Any, label: str, invalid: list[str]) -> int | Unknown | None:
+    """A port number property; a literal that is no whole number (true, "80a", NaN) is noted in `invalid`."""
+    if type(node) is int:
+        return node
+    value = resolver.value(node)
+    port = as_int(value)
+    if isinstance(port, Unknown) and not isinstance(value, (Unknown, ResourceRef)) and not is_intrinsic(value):
+        invalid.append(f"{label} {value!r}, which is not a port number")
+    return port

@@ -35,7 +35,7 @@ class Elbv2Builder(FamilyBuilder):
         fields["target_groups"] = self._target_groups()
 
     def add(self, raw: Resources) -> None:
-        for item in raw.get("AWS::ElasticLoadBalancingV2::LoadBalancer", ()):
+        for item in self.each(raw, "AWS::ElasticLoadBalancingV2::LoadBalancer"):
             node = item.props.get("SecurityGroups")
             groups = (
                 None
@@ -47,7 +47,7 @@ class Elbv2Builder(FamilyBuilder):
                 lowercase(item.resolver.value(item.props.get("Type")), "application"),
                 (groups,) if isinstance(groups, Unknown) else groups,
             )
-        for item in raw.get("AWS::ElasticLoadBalancingV2::Listener", ()):
+        for item in self.each(raw, "AWS::ElasticLoadBalancingV2::Listener"):
             balancer = self.refs.target(
                 item.resolver,
                 item.props.get("LoadBalancerArn"),
@@ -58,7 +58,7 @@ class Elbv2Builder(FamilyBuilder):
                 f"listener {item.origin.label} names no load balancer"
             )
             self.forwards.append((item.key, self._forwarded_groups(item.resolver, item.props.get("DefaultActions"))))
-        for item in raw.get("AWS::ElasticLoadBalancingV2::ListenerRule", ()):
+        for item in self.each(raw, "AWS::ElasticLoadBalancingV2::ListenerRule"):
             listener = self.refs.target(
                 item.resolver, item.props.get("ListenerArn"), "AWS::ElasticLoadBalancingV2::Listener", "listener"
             )
@@ -68,7 +68,7 @@ class Elbv2Builder(FamilyBuilder):
                     self._forwarded_groups(item.resolver, item.props.get("Actions")),
                 )
             )
-        for item in raw.get("AWS::ElasticLoadBalancingV2::TargetGroup", ()):
+        for item in self.each(raw, "AWS::ElasticLoadBalancingV2::TargetGroup"):
             resolver, props = item.resolver, item.props
             health_port = resolver.str_of(props.get("HealthCheckPort"))
             self.target_groups.append(

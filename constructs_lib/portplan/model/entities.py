@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ...ports import LINUX_DYNAMIC_PORT_RANGE
-from ..intrinsics import Key, Unknown
+from ..intrinsics import Assumption, Key, Unknown
 
 Count = int | Unknown
 Port = tuple[str, int]
@@ -81,10 +81,12 @@ class CapacityProvider:
 class AutoScalingGroup:
     """An Auto Scaling group and what its launch template or configuration tells the ECS agent.
 
-    `cluster` is the cluster its user data registers the instances with (ECS_CLUSTER): None when
-    that is none of the clusters given. `dynamic_range` is the dynamic host port range in force,
-    `reserved_tcp`/`reserved_udp` the extra ECS_RESERVED_PORTS(_UDP), `security_groups` the
-    instances' security groups.
+    `cluster` is the cluster its user data registers the instances with (ECS_CLUSTER, else the
+    cluster named default): None when that is none of the clusters given. `dynamic_range` is the
+    dynamic host port range in force, `reserved_tcp`/`reserved_udp` the ports ECS_RESERVED_PORTS(_UDP)
+    reserve instead of the agent's defaults (None: the defaults), `security_groups` the instances'
+    security groups. `skipped` says why the user data sets nothing (cloud-init does not run it), and
+    `meant_for` is then the cluster it names.
     """
 
     origin: Origin
@@ -93,10 +95,12 @@ class AutoScalingGroup:
     desired_capacity: int | Unknown | None
     cluster: Key | Unknown | None
     dynamic_range: tuple[int, int] | Unknown
-    reserved_tcp: tuple[int, ...] | Unknown
-    reserved_udp: tuple[int, ...] | Unknown
+    reserved_tcp: tuple[int, ...] | Unknown | None
+    reserved_udp: tuple[int, ...] | Unknown | None
     security_groups: tuple[Key | Unknown, ...] | Unknown
     instance_types: tuple[str, ...]
+    skipped: str | None = None
+    meant_for: Key | None = None
 
     def instances(self, scaled: bool) -> Count:
         """Instances the group can have: MaxSize when managed scaling grows it, else DesiredCapacity, else MinSize."""
@@ -111,13 +115,15 @@ class AutoScalingGroup:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PortMapping:
-    """One entry of a container's PortMappings, as written."""
+    """One entry of a container's PortMappings, as written; `invalid` names the literal values that
+    are no port numbers (`containerPort true`), which ECS rejects."""
 
     container: str
     container_port: int | Unknown | None
     host_port: int | Unknown | None
     protocol: str | Unknown
     port_range: bool
+    invalid: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -293,6 +299,9 @@ class PortPlan:
 
     `pools` holds the EC2 capacity of every service placed on EC2 (Fargate services have none);
     `landing` the Auto Scaling groups each task definition's tasks can land on, through its services.
+    `assumptions` holds the parameter defaults each resource's values rest on; `remedies` how to
+    supply an unknown, by its reason; `conditional` the resources whose Condition is unknown;
+    `unlinked_stacks` the nested stacks whose template is not read, and why.
     """
 
     template_paths: Mapping[str, str]
@@ -306,3 +315,7 @@ class PortPlan:
     security_groups: Mapping[Key, SecurityGroup] = field(default_factory=dict)
     pools: Mapping[Key, Pool] = field(default_factory=dict)
     landing: Mapping[Key, frozenset[Key]] = field(default_factory=dict)
+    assumptions: Mapping[Key, frozenset[Assumption]] = field(default_factory=dict)
+    remedies: Mapping[str, str] = field(default_factory=dict)
+    conditional: Mapping[Key, Unknown] = field(default_factory=dict)
+    unlinked_stacks: tuple[tuple[Origin, Unknown], ...] = ()

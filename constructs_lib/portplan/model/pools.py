@@ -96,10 +96,14 @@ class _Assigner:
         if not members and not doubts:
             found = self.plan.clusters.get(cluster)
             label = found.origin.label if found is not None else cluster[1]
-            doubts = (
-                f"no Auto Scaling group of the templates given registers instances with cluster {label} "
-                "(ECS_CLUSTER in its user data)",
-            )
+            skipped = [g for g in self.plan.auto_scaling_groups.values() if g.meant_for == cluster]
+            if skipped:
+                doubts = tuple(f"Auto Scaling group {g.origin.label} names cluster {label}, but {g.skipped}" for g in skipped)
+            else:
+                doubts = (
+                    f"no Auto Scaling group of the templates given registers instances with cluster {label} "
+                    "(ECS_CLUSTER in its user data)",
+                )
         return Pool(cluster, members, doubts)
 
     def provider_pool(self, cluster: Key, strategy: tuple[StrategyItem, ...]) -> Pool | None:
@@ -125,6 +129,9 @@ class _Assigner:
             if group is None:
                 reason = asg.reason if isinstance(asg, Unknown) else "it is not in the templates given"
                 doubts.append(f"the Auto Scaling group of capacity provider {found.origin.label} is unknown: {reason}")
+                continue
+            if group.skipped is not None:
+                doubts.append(f"the instances of capacity provider {found.origin.label} do not join the cluster: {group.skipped}")
                 continue
             managed = found.managed_scaling
             if isinstance(managed, Unknown):

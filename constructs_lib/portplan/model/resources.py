@@ -3,10 +3,10 @@ references between resources of the templates given (Ref, Fn::GetAtt, imports, l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from ..intrinsics import Key, Resolver, ResourceRef, Unknown, as_str
+from ..intrinsics import Key, Notes, Resolver, ResourceRef, Unknown, as_str
 from .entities import Origin
 
 EMPTY: Mapping[str, Any] = {}
@@ -23,6 +23,8 @@ class RawResource:
         self.logical_id = logical_id
         self.resource = resource
         properties = resource.get("Properties")
+        if type(properties) is dict and len(properties) == 1 and "Fn::If" in properties:
+            properties = resolver.mapping(properties)
         self.props: Mapping[str, Any] = properties if type(properties) is dict else EMPTY
         self._origin: Origin | None = None
 
@@ -54,13 +56,20 @@ class References:
     other resources may name by a literal string (a cluster's ClusterName, ...), each name to its
     resource. Names looked for in vain are kept in `missed_names`, so that a caller reading templates
     one at a time can tell when a later template defines one.
+
+    `notes` is shared with the resolvers (the defaults each resource's values rest on, the
+    remedies of unknowns); `conditional` holds the resources whose `Condition` is unknown, with why;
+    `cfn_init` the `AWS::CloudFormation::Init` metadata of any resource, for the user data that runs it.
     """
 
-    def __init__(self, named_types: Mapping[str, str]) -> None:
+    def __init__(self, named_types: Mapping[str, str], notes: Notes | None = None) -> None:
         self.kinds: dict[str, Mapping[str, Any]] = {}
         self.name_properties = dict(named_types)
         self.names: dict[str, dict[str, Key]] = {kind: {} for kind in named_types}
         self.missed_names: set[tuple[str, str]] = set()
+        self.notes = notes or Notes()
+        self.conditional: dict[Key, Unknown] = {}
+        self.cfn_init: dict[Key, tuple[Resolver, Any]] = {}  # resources with AWS::CloudFormation::Init
 
     def register_names(self, raw: Resources) -> None:
         """Note the literal names of one template's resources."""
@@ -86,7 +95,10 @@ class References:
         names = self.names[kind]
         key = names.get(name)
         if key is None and name.startswith("arn:"):
-            key = names.get(name.rsplit("/", 1)[-1])
+            name = name.rsplit("/", 1)[-1]
+            key = names.get(name)
+        if key is None and kind == "AWS::ECS::TaskDefinition" and ":" in name:
+            key = names.get(name.rsplit(":", 1)[0])  # family:revision
         return key
 
     def target(self, resolver: Resolver, node: Any, kind: str, label: str) -> Key | Unknown | None:
@@ -141,6 +153,17 @@ class FamilyBuilder:
 
     def __init__(self, refs: References) -> None:
         self.refs = refs
+
+    def each(self, raw: Resources, kind: str) -> Iterator[RawResource]:
+        """One template's resources of type `kind`; while one is modelled, the parameter defaults its
+        values rest on are noted against it."""
+        notes = self.refs.notes
+        try:
+            for item in raw.get(kind, ()):
+                notes.focus = item.key
+                yield item
+        finally:
+            notes.focus = None
 
     def index(self, raw: Resources) -> None:
         """Register what other resources look up in this family (launch templates, ...)."""

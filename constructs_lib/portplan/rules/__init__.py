@@ -26,7 +26,9 @@ from . import (
     static_port_overcommit,
     unverifiable,
 )
+from .assumed import annotate
 from .rule import Rule
+from .unverifiable import complete, decided_services
 
 _PACK = (
     static_port_overcommit,
@@ -54,8 +56,13 @@ _ORDER = {rule.id: index for index, rule in enumerate(RULES)}
 
 
 def run_rules(plan: PortPlan) -> list[Finding]:
-    """Every finding of every rule on `plan`, deduplicated, in a deterministic order."""
-    return ordered(itertools.chain.from_iterable(check(plan) for check in CHECKS.values()), _ORDER)
+    """Every finding of every rule on `plan`, deduplicated, in a deterministic order.
+
+    Then no service goes undecided in silence, every unknown names its remedy, and every finding the
+    parameter defaults it rests on (see `unverifiable.complete`, `assumed.annotate`).
+    """
+    found = list(itertools.chain.from_iterable(check(plan) for check in CHECKS.values()))
+    return ordered(annotate(plan, complete(plan, found)), _ORDER)
 
 
-__all__ = ["CHECKS", "RULES", "RULES_BY_ID", "Rule", "run_rules"]
+__all__ = ["CHECKS", "RULES", "RULES_BY_ID", "Rule", "decided_services", "run_rules"]

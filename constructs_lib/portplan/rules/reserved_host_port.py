@@ -26,7 +26,7 @@ RULE = Rule(
 
 def check(plan: PortPlan) -> Iterator[Finding]:
     """A static host port the agent reserves (by default, or by ECS_RESERVED_PORTS in user data)."""
-    configured = any(g.reserved_tcp or g.reserved_udp for g in plan.auto_scaling_groups.values())
+    configured = any(g.reserved_tcp is not None or g.reserved_udp is not None for g in plan.auto_scaling_groups.values())
     for key, definition in plan.task_definitions.items():
         if not definition.static_ports or (not configured and definition.static_ports.isdisjoint(_RESERVED_TCP)):
             continue
@@ -41,11 +41,16 @@ def check(plan: PortPlan) -> Iterator[Finding]:
                     )
         for mapping, port in static_mappings(definition):
             reasons = []
-            if port[0] == "tcp" and port[1] in AGENT_RESERVED_PORTS:
-                reasons.append(f"the ECS agent reserves by default ({AGENT_RESERVED_PORTS[port[1]]})")
+            # ECS_RESERVED_PORTS replaces the agent's default list on the groups that set it.
+            defaulted = [g for g in groups if g.reserved_tcp is None]
+            if port[0] == "tcp" and port[1] in AGENT_RESERVED_PORTS and (defaulted or not groups):
+                where = ""
+                if len(defaulted) < len(groups):
+                    where = f" on capacity {', '.join(g.origin.label for g in defaulted)}"
+                reasons.append(f"the ECS agent reserves by default ({AGENT_RESERVED_PORTS[port[1]]}){where}")
             for group in groups:
-                extra = group.reserved_tcp if port[0] == "tcp" else group.reserved_udp
-                if isinstance(extra, tuple) and port[1] in extra:
+                listed = group.reserved_tcp if port[0] == "tcp" else group.reserved_udp
+                if isinstance(listed, tuple) and port[1] in listed:
                     setting = "ECS_RESERVED_PORTS" if port[0] == "tcp" else "ECS_RESERVED_PORTS_UDP"
                     reasons.append(f"{setting} reserves on capacity {group.origin.label}")
             if reasons:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from ...ports import AGENT_DEFAULT_RESERVED_PORTS
 from ..findings import ERROR, Finding
 from ..intrinsics import Key
-from ..model import Port, PortPlan
+from ..model import AutoScalingGroup, Port, PortPlan
 from .facts import static_port_facts
 from .rule import Rule
 
@@ -36,9 +36,7 @@ def check(plan: PortPlan) -> Iterator[Finding]:
                 everywhere[member.asg].update(item.ports)
     base: dict[Key | None, int] = {}  # an upper bound of the reserved ports besides a task's
     for asg in {a for groups in plan.landing.values() for a in groups}:
-        group = plan.auto_scaling_groups[asg]
-        configured = sum(len(e) for e in (group.reserved_tcp, group.reserved_udp) if isinstance(e, tuple))
-        base[asg] = len(AGENT_DEFAULT_RESERVED_PORTS) + configured + len(everywhere.get(asg, ()))
+        base[asg] = len(_reserved(plan.auto_scaling_groups[asg])) + len(everywhere.get(asg, ()))
     most = max(base.values(), default=len(AGENT_DEFAULT_RESERVED_PORTS))
     for key, definition in plan.task_definitions.items():
         ports = len(definition.static_ports)
@@ -51,22 +49,23 @@ def check(plan: PortPlan) -> Iterator[Finding]:
         for landing in asgs:
             reserved = {("tcp", p) for p in AGENT_DEFAULT_RESERVED_PORTS}
             where = "a container instance"
+            detail = f"{len(reserved)} reserved by the agent by default"
             if landing is not None:
                 group = plan.auto_scaling_groups[landing]
                 where = f"a container instance of capacity {group.origin.label}"
-                for listed, protocol in ((group.reserved_tcp, "tcp"), (group.reserved_udp, "udp")):
-                    if isinstance(listed, tuple):
-                        reserved.update((protocol, p) for p in listed)
-            configured = len(reserved) - len(AGENT_DEFAULT_RESERVED_PORTS)
+                reserved = _reserved(group)
+                defaults = sum(1 for listed in (group.reserved_tcp, group.reserved_udp) if listed is None)
+                if group.reserved_tcp is None:
+                    detail = f"{len(AGENT_DEFAULT_RESERVED_PORTS)} reserved by the agent by default"
+                    if defaults < 2:
+                        detail += f", {len(reserved) - len(AGENT_DEFAULT_RESERVED_PORTS)} by ECS_RESERVED_PORTS_UDP"
+                else:
+                    detail = f"{len(reserved)} reserved by ECS_RESERVED_PORTS(_UDP), which replace the agent's defaults"
             own = definition.static_ports - reserved
             shared = everywhere.get(landing, set()) - reserved - own if landing is not None else set()
             total = len(reserved) + len(shared) + len(own)
             if total > RESERVED_PORT_LIMIT and (worst is None or total > worst[0]):
-                detail = (
-                    f"{len(AGENT_DEFAULT_RESERVED_PORTS)} reserved by the agent by default, {configured} by "
-                    f"ECS_RESERVED_PORTS(_UDP), {len(shared)} held by services on every instance, "
-                    f"{len(own)} by this task's static host ports"
-                )
+                detail += f", {len(shared)} held by services on every instance, {len(own)} by this task's static host ports"
                 worst = (total, where, detail)
         if worst is not None:
             total, where, detail = worst
@@ -77,3 +76,11 @@ def check(plan: PortPlan) -> Iterator[Finding]:
                 "map most container ports dynamically (hostPort 0), which does not count toward the limit, or "
                 "split the containers across task definitions",
             )
+
+
+def _reserved(group: AutoScalingGroup) -> set[Port]:
+    """The ports an instance of the group reserves: ECS_RESERVED_PORTS(_UDP) when set (they replace
+    the agent's defaults), else the defaults."""
+    tcp = group.reserved_tcp if isinstance(group.reserved_tcp, tuple) else AGENT_DEFAULT_RESERVED_PORTS
+    udp = group.reserved_udp if isinstance(group.reserved_udp, tuple) else ()
+    return {("tcp", p) for p in tcp} | {("udp", p) for p in udp}
