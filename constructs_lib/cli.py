@@ -1,8 +1,12 @@
 """The port plan's command line.
 
-    port-plan check PATH... [--format text|json]
-    port-plan plan PATH... [--format text|json|markdown]
-    port-plan diagram PATH... -o FILE.svg|FILE.png|FILE.mmd
+    port-plan check PATH... [--format text|json] [--parameter [STACK:]NAME=VALUE]...
+    port-plan plan PATH... [--format text|json|markdown] [--parameter [STACK:]NAME=VALUE]...
+    port-plan diagram PATH... -o FILE.svg|FILE.png|FILE.mmd [--parameter [STACK:]NAME=VALUE]...
+
+`--parameter NAME=VALUE` sets parameter NAME of every top-level stack that declares it,
+`--parameter STACK:NAME=VALUE` only of stack STACK (its stack name or template path); the other
+parameters take their defaults.
 
 Exit status: `check` 0 when no errors (warnings allowed), 1 when errors were found; `plan` and
 `diagram` 0 when written; every command 2 for bad usage or input that cannot be read (one line on
@@ -18,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
-from .portplan import Finding, PortPlanInputError, plan_paths, run_rules
+from .portplan import Finding, PortPlanInputError, decided_services, plan_paths, run_rules
 from .portplan._gc import paused_gc
 
 PROG = "port-plan"
@@ -62,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
     diagram.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="the picture to write: FILE.svg, FILE.png or FILE.mmd"
     )
+    for command in (check, plan, diagram):
+        command.add_argument(
+            "--parameter",
+            action="append",
+            default=[],
+            metavar="[STACK:]NAME=VALUE",
+            help="a value for parameter NAME of every top-level stack declaring it (STACK: of that stack only; "
+            "repeatable); the others take their defaults",
+        )
     return parser
 
 
@@ -76,32 +89,44 @@ def main(argv: Sequence[str] | None = None, *, exit_when_done: bool = False) -> 
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 2
     with paused_gc():  # one short-lived pass over acyclic data: nothing for the collector to free
+        parameters = arguments.parameter
         if arguments.command == "plan":
-            return _plan(arguments.paths, arguments.format, exit_when_done)
+            return _plan(arguments.paths, arguments.format, parameters, exit_when_done)
         if arguments.command == "diagram":
-            return _diagram(arguments.paths, arguments.output, exit_when_done)
-        return _check(arguments.paths, arguments.format, exit_when_done)
+            return _diagram(arguments.paths, arguments.output, parameters, exit_when_done)
+        return _check(arguments.paths, arguments.format, parameters, exit_when_done)
 
 
-def _check(paths: Sequence[str], output: str, exit_when_done: bool) -> int:
+def _check(paths: Sequence[str], output: str, parameters: Sequence[str], exit_when_done: bool) -> int:
     try:
-        plan = plan_paths(paths)
+        plan = plan_paths(paths, parameters)
     except PortPlanInputError as error:
         return _fail(str(error))
     findings = run_rules(plan)
     status = 1 if any(f.severity == "error" for f in findings) else 0
+    decided, services = decided_services(plan)
+    templates = len(set(plan.template_paths.values()))
     if output == "json":
-        _emit(lambda out: out.write(json.dumps({"findings": [f.as_dict() for f in findings]}, indent=2) + "\n"))
+        errors = sum(f.severity == "error" for f in findings)
+        summary = {
+            "errors": errors,
+            "warnings": len(findings) - errors,
+            "templates": templates,
+            "services": services,
+            "decided": decided,
+        }
+        document = {"findings": [f.as_dict() for f in findings], "summary": summary}
+        _emit(lambda out: out.write(json.dumps(document, indent=2) + "\n"))
     else:
-        _emit(lambda out: _write_text(findings, len(plan.template_paths), out))
+        _emit(lambda out: _write_text(findings, templates, (decided, services), out))
     return _done(status, exit_when_done)
 
 
-def _plan(paths: Sequence[str], output: str, exit_when_done: bool) -> int:
+def _plan(paths: Sequence[str], output: str, parameters: Sequence[str], exit_when_done: bool) -> int:
     from .portplan.plan import build_plan, read_plan, render_plan_markdown, render_plan_text
 
     try:
-        plan, sources = read_plan(paths)
+        plan, sources = read_plan(paths, parameters)
     except PortPlanInputError as error:
         return _fail(str(error))
     data = build_plan(plan, sources.stacks)
@@ -115,13 +140,13 @@ def _plan(paths: Sequence[str], output: str, exit_when_done: bool) -> int:
     return _done(0, exit_when_done)
 
 
-def _diagram(paths: Sequence[str], output: str, exit_when_done: bool) -> int:
+def _diagram(paths: Sequence[str], output: str, parameters: Sequence[str], exit_when_done: bool) -> int:
     from .portplan.diagram import DiagramError, build_diagram, check_output, render
     from .portplan.plan import read_plan
 
     try:
         check_output(output)
-        plan, sources = read_plan(paths)
+        plan, sources = read_plan(paths, parameters)
         rendered = render(build_diagram(plan, sources), output)
     except (PortPlanInputError, DiagramError) as error:
         return _fail(str(error))
@@ -154,7 +179,7 @@ def _done(status: int, exit_when_done: bool) -> int:
     return status
 
 
-def _write_text(findings: Sequence[Finding], templates: int, out: TextIO) -> None:
+def _write_text(findings: Sequence[Finding], templates: int, services: tuple[int, int], out: TextIO) -> None:
     for finding in findings:
         where = f"{finding.template}: {finding.resource}"
         out.write(f"{finding.path} ({where})\n" if finding.path else f"{where}\n")
@@ -162,7 +187,11 @@ def _write_text(findings: Sequence[Finding], templates: int, out: TextIO) -> Non
         out.write(f"  fix: {finding.fix}\n\n")
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
-    out.write(f"{_count(errors, 'error')}, {_count(warnings, 'warning')} in {_count(templates, 'template')}\n")
+    decided, total = services
+    decisions = f"{decided} of {_count(total, 'service')} decided" if total else "no ECS services"
+    out.write(
+        f"{_count(errors, 'error')}, {_count(warnings, 'warning')} in {_count(templates, 'template')}; {decisions}\n"
+    )
 
 
 def _count(number: int, word: str) -> str:

@@ -10,14 +10,23 @@ Accept a finding on the construct that causes it, with a reason the report keeps
     Validations.of(service).acknowledge(
         Acknowledgment(id="port-plan::static-port-in-dynamic-range", reason="...")
     )
+
+Nested stacks are checked with their parents (their templates are the parents' file assets), and
+their findings carry the nested constructs' paths. Stacks inside a ``Stage`` are checked too, but
+the CDK CLI keeps only the findings of the stacks it selects, and ``cdk synth`` without stack
+names selects the top-level stacks alone: so each error in a Stage's stack, unless acknowledged,
+is also reported once without a construct, which no selection drops, and synth fails.
+``cdk synth '**'`` shows them where they are.
 """
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+import os
+from typing import Dict, List, Optional, Sequence
 
 import aws_cdk as cdk
 import jsii
+from constructs import IConstruct
 
 from constructs_lib.portplan import RULES, Finding, check_templates, load_templates
 
@@ -57,13 +66,72 @@ class PortPlanChecks:
         return list(self._rules)
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
-        paths = [stack.template_path for stack in context.stack_templates]
+        stacks = list(context.stack_templates)
+        paths = [stack.template_path for stack in stacks]
         findings = [f for f in check_templates(load_templates(paths)) if f.rule in self._rules]
+        staged = {os.path.realpath(s.template_path) for s in stacks if _in_stage(s.template_path)}
+        violations = [_violation(f) for f in findings]
+        violations += _stage_summaries(context.app_construct, findings, staged)
         return cdk.PolicyValidationPluginReport(
             success=not any(f.severity == "error" for f in findings),
-            violations=[_violation(f) for f in findings],
+            violations=violations,
             plugin_version=PLUGIN_VERSION,
         )
+
+
+def _in_stage(template_path: str) -> bool:
+    """Whether a stack's template lies in a Stage's nested cloud assembly (`assembly-<stage>`)."""
+    return os.path.basename(os.path.dirname(os.path.abspath(template_path))).startswith("assembly-")
+
+
+def _stage_summaries(app: IConstruct, findings: Sequence[Finding], staged: set[str]) -> List[cdk.PolicyViolation]:
+    """One violation per rule, without a construct, that lists the errors found in Stages' stacks
+    and not acknowledged: the CDK CLI drops the located ones unless it selected those stacks."""
+    by_rule: Dict[str, List[Finding]] = {}
+    for finding in findings:
+        if finding.severity != "error" or not _from_stage(finding, staged):
+            continue
+        if finding.path and _acknowledged(app, finding.path, f"{PLUGIN_NAME}::{finding.rule}"):
+            continue
+        by_rule.setdefault(finding.rule, []).append(finding)
+    summaries = []
+    for rule, found in sorted(by_rule.items()):
+        listed = "; ".join(f"[{f.path or f.template + ': ' + f.resource}] {f.message}" for f in found)
+        summaries.append(
+            cdk.PolicyViolation(
+                rule_name=rule,
+                description=f"{len(found)} error{'s' if len(found) != 1 else ''} in the stacks of a Stage, which "
+                f"`cdk synth` without stack names does not select: {listed}",
+                fix="fix each one, or acknowledge it on its construct; `cdk synth '**'` shows them where they are",
+                severity="error",
+                violating_resources=[
+                    cdk.PolicyViolatingResource(resource_logical_id="", template_path="", locations=[])
+                ],
+            )
+        )
+    return summaries
+
+
+def _from_stage(finding: Finding, staged: set[str]) -> bool:
+    """Whether the finding's template is a Stage's stack, or a nested stack beside one."""
+    path = os.path.realpath(finding.template_path) if finding.template_path else ""
+    return path in staged or (bool(path) and _in_stage(path))
+
+
+def _acknowledged(app: IConstruct, path: str, rule: str) -> bool:
+    """Whether `rule` is acknowledged on the construct at `path` or any construct above it."""
+    node: Optional[IConstruct] = app
+    parts = path.split("/")
+    for depth in range(len(parts) + 1):
+        if node is None:
+            return False
+        for entry in node.node.metadata:
+            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY and isinstance(entry.data, dict):
+                if rule in entry.data:
+                    return True
+        if depth < len(parts):
+            node = node.node.try_find_child(parts[depth])
+    return False
 
 
 def _violation(finding: Finding) -> cdk.PolicyViolation:

@@ -115,7 +115,11 @@ def test_compliant_case_exits_0_with_no_findings(rule: str, tmp_path: Path, caps
     path = CASES[rule][0]().write(tmp_path)
     code, out, err = run(capsys, "check", path, "--format", "json")
     assert (code, err) == (0, "")
-    assert json.loads(out) == {"findings": []}
+    document = json.loads(out)
+    assert document["findings"] == []
+    # every service is decided: nothing passes in silence
+    assert document["summary"]["decided"] == document["summary"]["services"]
+    assert document["summary"]["errors"] == document["summary"]["warnings"] == 0
 
 
 @pytest.mark.parametrize("rule", sorted(CASES))
@@ -146,7 +150,7 @@ def test_text_format_reads_like_a_compiler(capsys: pytest.CaptureFixture[str], m
     code, out, err = run(capsys, "check", "cdk-out")
     assert (code, err) == (1, "")
     groups = out.split("\n\n")
-    assert groups[-1] == "4 errors, 0 warnings in 3 templates\n"
+    assert groups[-1] == "4 errors, 0 warnings in 3 templates; 2 of 2 services decided\n"
     first = groups[0].splitlines()
     assert (
         first[0]
@@ -163,14 +167,14 @@ def test_text_format_reads_like_a_compiler(capsys: pytest.CaptureFixture[str], m
 
 def test_text_summary_of_a_clean_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", static_app(tasks=1, instances=1).write(tmp_path))
-    assert (code, out) == (0, "0 errors, 0 warnings in 1 template\n")
+    assert (code, out) == (0, "0 errors, 0 warnings in 1 template; 1 of 1 service decided\n")
 
 
 def test_warnings_alone_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", static_app(tasks=1, instances=1, host_port=40000).write(tmp_path))
     assert code == 0
     assert "  warning[static-port-in-dynamic-range]: " in out
-    assert out.endswith("0 errors, 1 warning in 1 template\n")
+    assert out.endswith("0 errors, 1 warning in 1 template; 1 of 1 service decided\n")
 
 
 def test_yaml_template(capsys: pytest.CaptureFixture[str]) -> None:

@@ -289,7 +289,7 @@ def test_json_shape() -> None:
     assert cluster["dynamic_range"] == [32768, 60999]
     assert [s["id"] for s in cluster["services"]] == ["Service", "StaticService"]
     for service in cluster["services"]:
-        assert list(service) == ["id", "path", "network_mode", "desired", "ports", "fits"]
+        assert list(service) == ["id", "path", "network_mode", "desired", "ports", "fits", "stack"]
         for port in service["ports"]:
             assert list(port) == ["container", "host", "protocol"]
     assert cluster["services"][1] == {
@@ -299,6 +299,7 @@ def test_json_shape() -> None:
         "desired": 2,
         "ports": [{"container": 80, "host": 8080, "protocol": "tcp"}],
         "fits": 2,
+        "stack": "Stack",
     }
 
 

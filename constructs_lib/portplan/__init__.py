@@ -16,13 +16,15 @@ from ._gc import paused_gc
 from .findings import Finding
 from .intrinsics import Unknown
 from .model import PortPlan, TemplatesOutOfOrder, build_model
+from .parameters import ParameterValues
 from .reader import LoadedTemplate, PortPlanInputError, iter_templates, load_templates
-from .rules import RULES, Rule, run_rules
+from .rules import RULES, Rule, decided_services, run_rules
 
 __all__ = [
     "RULES",
     "Finding",
     "LoadedTemplate",
+    "ParameterValues",
     "PortPlan",
     "PortPlanInputError",
     "Rule",
@@ -31,6 +33,7 @@ __all__ = [
     "build_model",
     "check_paths",
     "check_templates",
+    "decided_services",
     "iter_templates",
     "load_templates",
     "plan_paths",
@@ -44,24 +47,26 @@ def check_templates(templates: Sequence[LoadedTemplate]) -> list[Finding]:
         return run_rules(build_model(templates))
 
 
-def plan_paths(paths: Sequence[str]) -> PortPlan:
+def plan_paths(paths: Sequence[str], parameters: Sequence[str] = ()) -> PortPlan:
     """Read the templates under `paths` and build their port plan.
 
+    `parameters` are `NAME=VALUE` or `STACK:NAME=VALUE` values for the top-level stacks' parameters
+    (see `parameters.ParameterValues`); the others take their defaults.
     Templates are modelled one at a time and let go (cloud assemblies list producers first); when
     one refers to a template read after it, all are read again and modelled together.
-    Raises PortPlanInputError (a one-line message naming the file) for input that cannot be read.
+    Raises PortPlanInputError (a one-line message naming the file or value) for input that cannot be read.
     """
     with paused_gc():
         try:
-            return build_model(iter_templates(paths))
+            return build_model(iter_templates(paths), ParameterValues.parse(parameters))
         except TemplatesOutOfOrder:
-            return build_model(load_templates(paths))
+            return build_model(load_templates(paths), ParameterValues.parse(parameters))
 
 
-def check_paths(paths: Sequence[str]) -> list[Finding]:
+def check_paths(paths: Sequence[str], parameters: Sequence[str] = ()) -> list[Finding]:
     """Load templates from files, directories or cloud assemblies and check them.
 
-    Raises PortPlanInputError (a one-line message naming the file) for input that cannot be read.
+    Raises PortPlanInputError (a one-line message naming the file or value) for input that cannot be read.
     """
     with paused_gc():
-        return run_rules(plan_paths(paths))
+        return run_rules(plan_paths(paths, parameters))

@@ -29,6 +29,7 @@ from .intrinsics import Key
 from .model import Origin, PortPlan, Service
 from .plan import (
     DYNAMIC,
+    UNKNOWN,
     Sources,
     build_plan,
     cluster_groups,
@@ -46,6 +47,7 @@ D2_TIMEOUT = 120
 COLORS = {
     "static": "#0969da",
     "dynamic": "#1a7f37",
+    "unknown": "#57606a",
     "error": "#cf222e",
     "warning": "#9a6700",
     "muted": "#57606a",
@@ -209,6 +211,8 @@ class _Builder:
             self.cluster(entry, key)
         if self.diagram.nodes:
             self.node("legend", _LEGEND, "legend", None)
+        else:
+            self.node("empty", "no ECS services or clusters in the templates given", "legend", None)
         return self.diagram
 
     # -- one cluster --------------------------------------------------------------------------------
@@ -270,7 +274,8 @@ class _Builder:
         )
         name = _service_label(self.name(service.origin))
         static = any(isinstance(p["host"], int) for p in row["ports"])
-        flavor = "static" if static else "dynamic"
+        unknown = any(p["host"] == UNKNOWN for p in row["ports"])
+        flavor = "static" if static else ("unknown" if unknown else "dynamic")
         entries = self.entries(service, cluster_id, name, flavor)
         task_tone, task_rules = self.marks.of([service.origin.key])
         overcommit = [r for r in task_rules if r == "static-port-overcommit"]
@@ -297,6 +302,9 @@ class _Builder:
                 if port["host"] == DYNAMIC:
                     hop = slot.range_node(self, reach_rules, reach_tone)
                     kind, hop_tone = "dynamic", reach_tone
+                elif port["host"] == UNKNOWN:
+                    hop = slot.port_node(self, port, port_rules, "warning")
+                    kind, hop_tone = "unknown", "warning"
                 else:
                     hop = slot.port_node(self, port, port_rules, port_tone)
                     kind, hop_tone = "static", None
@@ -438,9 +446,10 @@ class _Slot:
         key = (port["protocol"], port["host"])
         node = self.ports.get(key)
         if node is None:
-            node = self.ports[key] = builder.node(
-                "port", f":{port['host']}/{port['protocol']}", "host_port", self.group
-            )
+            label = f":{port['host']}/{port['protocol']}"
+            if port["host"] == UNKNOWN:
+                label = f"host port ?/{port['protocol'] or '?'}\n(not known from the templates)"
+            node = self.ports[key] = builder.node("port", label, "host_port", self.group)
         for rule in rules:
             if f"[{rule}]" not in node.label:
                 node.label = _with_rules(node.label, [rule])

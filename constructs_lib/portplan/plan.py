@@ -23,6 +23,7 @@ from typing import Any
 from ._gc import paused_gc
 from .intrinsics import Key, Unknown
 from .model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, PortPlan, Service, TemplatesOutOfOrder, build_model
+from .parameters import ParameterValues
 from .placement import Demand, components
 from .reader import LoadedTemplate, iter_templates, load_templates
 from .rules.contention import fits_beside
@@ -32,6 +33,9 @@ Port = tuple[str, int]
 
 DYNAMIC = "dynamic"
 """The `host` of a port mapping whose host port the ECS agent picks."""
+UNKNOWN = "unknown"
+"""The `host` of a port mapping whose host port the templates leave open (network mode or hostPort
+unknown): it may be a static port that bounds the tasks."""
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -55,18 +59,19 @@ class Sources:
     listeners: Mapping[Key, tuple[Listener, ...]] = field(default_factory=dict)
 
 
-def read_plan(paths: Sequence[str]) -> tuple[PortPlan, Sources]:
-    """Read the templates under `paths` (as `plan_paths` does) and build their port plan.
+def read_plan(paths: Sequence[str], parameters: Sequence[str] = ()) -> tuple[PortPlan, Sources]:
+    """Read the templates under `paths` (as `plan_paths` does, with the same `parameters`) and
+    build their port plan.
 
-    Raises PortPlanInputError (a one-line message naming the file) for input that cannot be read.
+    Raises PortPlanInputError (a one-line message naming the file or value) for input that cannot be read.
     """
     with paused_gc():
         collector = _Collector()
         try:
-            plan = build_model(collector.tap(iter_templates(paths)))
+            plan = build_model(collector.tap(iter_templates(paths)), ParameterValues.parse(parameters))
         except TemplatesOutOfOrder:
             collector = _Collector()
-            plan = build_model(list(collector.tap(iter(load_templates(paths)))))
+            plan = build_model(list(collector.tap(iter(load_templates(paths)))), ParameterValues.parse(parameters))
         return plan, collector.sources()
 
 
@@ -248,7 +253,7 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
                 "stack": _stack(template, stacks),
                 "capacity": _capacity(plan, cluster, groups),
                 "dynamic_range": _dynamic_range(groups),
-                "services": [_service(plan, s, fits.get(s.origin.key)) for s in services],
+                "services": [_service(plan, s, fits.get(s.origin.key), stacks) for s in services],
             }
         )
     entries.sort(key=lambda e: (e["id"] is None, e["stack"], e["id"] or ""))
@@ -347,7 +352,7 @@ def _dynamic_range(groups: list[AutoScalingGroup]) -> list[int] | None:
     return [min(r[0] for r in known), max(r[1] for r in known)]
 
 
-def _service(plan: PortPlan, service: Service, fits: int | None) -> dict[str, Any]:
+def _service(plan: PortPlan, service: Service, fits: int | None, stacks: Mapping[str, str] | None) -> dict[str, Any]:
     definition = (
         plan.task_definitions.get(service.task_definition) if isinstance(service.task_definition, tuple) else None
     )
@@ -361,10 +366,14 @@ def _service(plan: PortPlan, service: Service, fits: int | None) -> dict[str, An
     ports = []
     for mapping in definition.mappings if definition is not None else ():
         host = definition.host_port(mapping)  # type: ignore[union-attr]
+        if isinstance(host, Unknown):
+            shown: Any = UNKNOWN
+        else:
+            shown = DYNAMIC if host == 0 else (host if isinstance(host, int) else None)
         ports.append(
             {
                 "container": mapping.container_port if isinstance(mapping.container_port, int) else None,
-                "host": DYNAMIC if host == 0 else (host if isinstance(host, int) else None),
+                "host": shown,
                 "protocol": mapping.protocol if isinstance(mapping.protocol, str) else None,
             }
         )
@@ -375,6 +384,7 @@ def _service(plan: PortPlan, service: Service, fits: int | None) -> dict[str, An
         "desired": desired,
         "ports": ports,
         "fits": fits,
+        "stack": _stack(service.origin.template, stacks),
     }
 
 
@@ -406,18 +416,19 @@ def short_name(path: str | None, logical_id: str, stack: str) -> str:
 
 
 def port_text(port: Mapping[str, Any]) -> str:
-    """`8080:80/tcp`, `dyn:80/tcp`, `80/tcp` (no host port), `?` for what is unknown."""
+    """`8080:80/tcp`, `dyn:80/tcp`, `80/tcp` (no host port), `?` for what is unknown (`?:80/tcp`)."""
     container = "?" if port["container"] is None else str(port["container"])
     protocol = port["protocol"] or "?"
     host = port["host"]
     if host is None:
         return f"{container}/{protocol}"
-    return f"{'dyn' if host == DYNAMIC else host}:{container}/{protocol}"
+    shown = {DYNAMIC: "dyn", UNKNOWN: "?"}.get(host, host) if isinstance(host, str) else host
+    return f"{shown}:{container}/{protocol}"
 
 
 def is_bounded(service: Mapping[str, Any]) -> bool:
-    """Whether any of the service's ports is a fixed host port (so something can bound its tasks)."""
-    return any(isinstance(p["host"], int) for p in service["ports"])
+    """Whether any of the service's ports is, or may be, a fixed host port (so something can bound its tasks)."""
+    return any(isinstance(p["host"], int) or p["host"] == UNKNOWN for p in service["ports"])
 
 
 def is_over(service: Mapping[str, Any]) -> bool:
@@ -465,9 +476,12 @@ def _rows(cluster: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     for service in cluster["services"]:
         desired = "?" if service["desired"] is None else str(service["desired"])
+        name = short_name(service["path"], service["id"], cluster["stack"])
+        if not service["path"] and service.get("stack", cluster["stack"]) != cluster["stack"]:
+            name = f"{service['stack']}/{name}"  # a service of another stack, without a construct path
         rows.append(
             [
-                short_name(service["path"], service["id"], cluster["stack"]),
+                name,
                 service["network_mode"] or "?",
                 desired,
                 " ".join(port_text(p) for p in service["ports"]) or "-",
@@ -554,6 +568,7 @@ def services_of(data: Mapping[str, Any]) -> Iterable[tuple[Mapping[str, Any], Ma
 
 __all__ = [
     "DYNAMIC",
+    "UNKNOWN",
     "Listener",
     "Sources",
     "build_plan",

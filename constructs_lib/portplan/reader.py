@@ -89,7 +89,7 @@ def iter_templates(paths: Sequence[str]) -> Iterator[LoadedTemplate]:
                 loose.append((given, entries, again))
         elif os.path.exists(given):
             if _first_time(given, seen):
-                loose.append((None, [_Entry(given, _display(given), _stem(given), True)], False))
+                loose.append((None, [_Entry(given, _display(given), _assembly_stack_name(given) or _stem(given), True)], False))
         else:
             raise PortPlanInputError(f"{given}: no such file or directory")
     yield from _read_loose(loose, seen)
@@ -143,6 +143,27 @@ def _read_loose(groups: list[tuple[str | None, list[_Entry], bool]], seen: set[s
             raise PortPlanInputError(f"{directory}: no CloudFormation templates found")
     if nesting:
         yield from _linked(collected, seen)
+
+
+def _assembly_stack_name(file_path: str) -> str | None:
+    """The stack name a cloud assembly's manifest gives a template file given on its own (the CDK
+    plugin passes templates that way), so that AWS::StackName and Fn::GetStackOutput line up."""
+    manifest_path = os.path.join(os.path.dirname(os.path.abspath(file_path)), "manifest.json")
+    if not os.path.isfile(manifest_path):
+        return None
+    try:
+        with open(manifest_path, "rb") as stream:
+            manifest = json.loads(stream.read())
+    except (OSError, ValueError, RecursionError):
+        return None
+    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
+    base = os.path.basename(file_path)
+    for artifact_id, artifact in artifacts.items() if isinstance(artifacts, dict) else ():
+        properties = artifact.get("properties") if isinstance(artifact, dict) else None
+        if isinstance(properties, dict) and properties.get("templateFile") == base:
+            name = properties.get("stackName")
+            return name if isinstance(name, str) else str(artifact_id)
+    return None
 
 
 def _may_nest(file_path: str) -> bool:

@@ -86,7 +86,7 @@ def _replica_deadlock(
         yield RULE.finding(
             service.origin,
             kept + f"maximumPercent {maximum} allows no extra task (floor({desired} x {maximum}%) = {start})" + hangs,
-            f"lower minimumHealthyPercent to {lower} (one task stops first) or 0, or raise maximumPercent above 100 "
+            f"lower minimumHealthyPercent to {_lower(lower)}, or raise maximumPercent above 100 "
             "and give the capacity a spare instance",
         )
         return
@@ -98,7 +98,7 @@ def _replica_deadlock(
             service.origin,
             kept + f"every new task needs {describe_ports(item.ports)}, which daemon service {list_names(daemons)} holds on "
             f"every instance of capacity {label}" + hangs,
-            f"lower minimumHealthyPercent to {lower} (one task stops first) or 0, and move the daemon off "
+            f"lower minimumHealthyPercent to {_lower(lower)}, and move the daemon off "
             f"{describe_ports(item.ports)}",
         )
         return
@@ -121,9 +121,10 @@ def _replica_deadlock(
     if high is not None and high - tasks <= 0:
         yield RULE.finding(
             service.origin,
-            kept + f"every new task needs {describe_ports(item.ports)}, which {plural(tasks, 'task')} already hold on "
+            kept + f"every new task needs {describe_ports(item.ports)}, which {plural(tasks, 'task')} already "
+            f"{'holds' if tasks == 1 else 'hold'} on "
             f"capacity {label} of at most {plural(high, 'instance')}, so there is no instance to start one on" + hangs,
-            f"lower minimumHealthyPercent to {lower} (one task stops first) or 0, or give capacity {label} spare "
+            f"lower minimumHealthyPercent to {_lower(lower)}, or give capacity {label} spare "
             f"instances (at least {tasks + 1}, e.g. a higher MaxSize with managed scaling) and keep maximumPercent "
             "above 100",
         )
@@ -132,7 +133,7 @@ def _replica_deadlock(
             service.origin,
             f"cannot tell whether a rolling deployment finds a spare instance for {describe_ports(item.ports)}: "
             + "; ".join(item.pool.reasons() or ("the desired count of a service sharing the port is unknown",)),
-            f"lower minimumHealthyPercent to {lower} or 0 to rule the deadlock out, or pass the missing templates",
+            f"lower minimumHealthyPercent to {_lower(lower)} to rule the deadlock out",
         )
 
 
@@ -180,3 +181,8 @@ def _daemon_deadlock(plan: PortPlan, item: PlacedService) -> Iterator[Finding]:
             "the number of instances is unknown (" + "; ".join(pool.reasons()) + ")",
             fix,
         )
+
+
+def _lower(lower: int) -> str:
+    """`50 (one task stops first) or 0`; `0 (one task stops first)` when that is already 0."""
+    return "0 (one task stops first)" if lower == 0 else f"{lower} (one task stops first) or 0"

@@ -15,7 +15,7 @@ RULE = Rule(
     id="dynamic-port-health-check",
     severity=ERROR,
     info="A dynamically mapped container port sits behind a target group that health-checks a fixed port.",
-    why="The health checks never reach the task: targets turn unhealthy and ECS keeps replacing the tasks.",
+    why="ECS refuses to create such a service (InvalidParameterException): the deployment fails.",
     fix="Set the target group's HealthCheckPort to traffic-port (the default).",
 )
 
@@ -38,8 +38,9 @@ def check(plan: PortPlan) -> Iterator[Finding]:
             yield RULE.finding(
                 group.origin,
                 f"health checks go to fixed port {port}, but service {service.origin.label} registers container "
-                f"{mapping.container} port {mapping.container_port} on a dynamic host port: the checks never reach "
-                "the task, every target turns unhealthy and ECS keeps replacing the tasks",
+                f"{mapping.container} port {mapping.container_port} on a dynamic host port: ECS refuses to create "
+                "such a service (InvalidParameterException), so the deployment fails (cfn-lint's E3049 catches this "
+                "only when hostPort 0 is written out)",
                 "set HealthCheckPort to traffic-port, the default (CDK: leave health_check port out, or "
                 'port="traffic-port")',
             )

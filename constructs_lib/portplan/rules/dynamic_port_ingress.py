@@ -74,7 +74,7 @@ class _Path:
     of [low, high] certainly and possibly open in each direction; `open` says both are wholly open.
     """
 
-    __slots__ = ("doubt", "low", "high", "inside", "outside", "ingress", "egress", "open")
+    __slots__ = ("doubt", "low", "high", "inside", "outside", "ingress", "egress", "open", "nowhere")
 
     def __init__(
         self,
@@ -95,6 +95,7 @@ class _Path:
         self.egress = egress
         total = high - low + 1
         self.open = doubt is None and ingress[0] == total and egress[0] == total  # certainly open both ways
+        self.nowhere = False  # the balancer's groups let nothing out at all
 
 
 class _Subject:
@@ -126,7 +127,7 @@ class _Gap:
 def check(plan: PortPlan) -> Iterator[Finding]:
     """The balancer and the instances cannot talk on the whole dynamic host port range."""
     paths: dict[tuple[Key, tuple[Key | Unknown, ...]], _Path] = {}
-    gaps: dict[tuple[str, tuple[Key, ...], tuple[Key, ...], tuple[int, int]], _Gap] = {}
+    gaps: dict[tuple[str, tuple[Key, ...], tuple[Key, ...], tuple[int, int], bool], _Gap] = {}
     for service, mapping, target in static_port_facts(plan).links:
         if isinstance(target, Unknown):
             continue  # dynamic-port-health-check reports it
@@ -181,7 +182,7 @@ def check(plan: PortPlan) -> Iterator[Finding]:
                 missing = [(direction, opened[0], owners) for direction, opened, owners in sides if opened[1] < total]
                 for direction, count, owners in missing:
                     gap = gaps.setdefault(
-                        (direction, path.inside, path.outside, (path.low, path.high)),
+                        (direction, path.inside, path.outside, (path.low, path.high), path.nowhere and direction == "out"),
                         _Gap(plan.security_groups[owners[0]].origin, count),
                     )
                     gap.subjects.add(str(subject))
@@ -193,12 +194,19 @@ def check(plan: PortPlan) -> Iterator[Finding]:
                         f"{path.low}-{path.high} for {subject} depends on security group rules whose peers or ports "
                         "the templates leave open",
                     )
-    for (direction, inside, outside, (low, high)), gap in sorted(gaps.items(), key=lambda item: item[0]):
-        yield _gap_finding(plan, direction, inside, outside, low, high, gap)
+    for (direction, inside, outside, (low, high), nowhere), gap in sorted(gaps.items(), key=lambda item: item[0]):
+        yield _gap_finding(plan, direction, inside, outside, low, high, gap, nowhere)
 
 
 def _gap_finding(
-    plan: PortPlan, direction: str, inside: tuple[Key, ...], outside: tuple[Key, ...], low: int, high: int, gap: _Gap
+    plan: PortPlan,
+    direction: str,
+    inside: tuple[Key, ...],
+    outside: tuple[Key, ...],
+    low: int,
+    high: int,
+    gap: _Gap,
+    nowhere: bool = False,
 ) -> Finding:
     instances = _group_labels(plan, inside)
     balancers = _group_labels(plan, outside)
@@ -208,6 +216,18 @@ def _gap_finding(
         "every target stays unhealthy"
     )
     opened = f"{gap.count} of {high - low + 1} ports {low}-{high}"
+    if nowhere:
+        message = (
+            f"balancer security group {balancers} lets no traffic out on ports {low}-{high} to any destination "
+            "(its egress rules, such as CDK's \"Disallow all traffic\" placeholder, open none of them)" + effect
+        )
+        target = instances if inside else "the instances' security group"
+        fix = (
+            f"allow egress from {balancers} to {target} on tcp {low}-{high} "
+            f"(CDK: load_balancer.connections.allow_to(asg, ec2.Port.tcp_range({low}, {high}))); give the instances "
+            "a security group of their own if their launch template has none"
+        )
+        return RULE.finding(gap.origin, message, fix)
     if direction == "in":
         several = len(inside) > 1
         message = (
@@ -235,8 +255,45 @@ def _group_labels(plan: PortPlan, keys: Iterable[Key]) -> str:
     return ", ".join(plan.security_groups[k].origin.label for k in keys) or "(defined elsewhere)"
 
 
+def _nowhere(plan: PortPlan, balancer_groups: tuple[Key | Unknown, ...], dynamic_range: tuple[int, int] | Unknown) -> bool:
+    """Whether the balancer's security groups, all in the templates, let no tcp traffic out on the
+    range (or on any port, when the range is unknown) to any destination at all: CDK's "Disallow all
+    traffic" egress placeholder alone, say."""
+    outside = [k for k in balancer_groups if isinstance(k, tuple) and k in plan.security_groups]
+    if not outside or len(outside) < len(balancer_groups):
+        return False
+    low, high = dynamic_range if isinstance(dynamic_range, tuple) else (0, 65535)
+    reach: list[tuple[int, int]] = []
+    for key in outside:
+        group = plan.security_groups[key]
+        if group.allows_all_egress:
+            return False
+        for rule in group.egress:
+            peer = rule.peer
+            if peer.group is None and not peer.vpc_wide and peer.doubt is None:
+                continue  # a peer that matches nothing here (IPv6)
+            certain, possible = _reach([rule], {peer.group} if peer.group is not None else set())
+            reach += certain + possible
+    return _covered(reach, low, high) == 0
+
+
 def _path(plan: PortPlan, balancer_groups: tuple[Key | Unknown, ...], asg: AutoScalingGroup) -> _Path:
     """Measure what the balancer's and the instances' security groups open of the dynamic range."""
+    dynamic_range, instance_groups = asg.dynamic_range, asg.security_groups
+    if _nowhere(plan, balancer_groups, dynamic_range):
+        path = _measured(plan, balancer_groups, asg)
+        if path.doubt is not None:  # the instances' side is open: the balancer's alone fails
+            low, high = dynamic_range if isinstance(dynamic_range, tuple) else (0, 65535)
+            outside = tuple(k for k in balancer_groups if isinstance(k, tuple))
+            total = high - low + 1
+            path = _Path(None, low, high, (), outside, (total, total), (0, 0))
+        path.egress, path.open, path.nowhere = (0, 0), False, True
+        return path
+    return _measured(plan, balancer_groups, asg)
+
+
+def _measured(plan: PortPlan, balancer_groups: tuple[Key | Unknown, ...], asg: AutoScalingGroup) -> _Path:
+    """What both sides open of the dynamic range, or why that cannot be told."""
     dynamic_range, instance_groups = asg.dynamic_range, asg.security_groups
     if isinstance(dynamic_range, Unknown):
         return _Path(f"its instances' dynamic host port range is unknown ({dynamic_range.reason})")

@@ -15,7 +15,7 @@ RULE = Rule(
     id="static-port-in-dynamic-range",
     severity=WARNING,
     info="A static host port lies inside the dynamic host port range in force on its instances.",
-    why="The agent may hand the port to a dynamic mapping first; the static task then cannot be placed there.",
+    why="The scheduler places the task (it tracks static ports only), then it fails to start: port is already allocated.",
     fix="Pick a static port outside the dynamic range, or pin ECS_DYNAMIC_HOST_PORT_RANGE to exclude it.",
 )
 
@@ -45,7 +45,9 @@ def check(plan: PortPlan) -> Iterator[Finding]:
                         definition.origin,
                         f"container {mapping.container} maps host port {describe_port(port)}, inside the dynamic host port "
                         f"range {low}-{high} in force{where}: the agent may hand it to another task's dynamic "
-                        "mapping first, and then this task cannot be placed on that instance",
+                        "mapping first, and the scheduler, which tracks static ports only, still places this task "
+                        "there; it then fails to start (Docker: \"Bind for 0.0.0.0:"
+                        f"{port[1]} failed: port is already allocated\")",
                         f"pick a static port below {low} (or above {high}), or pin ECS_DYNAMIC_HOST_PORT_RANGE to a "
                         "range that excludes it",
                     )
