@@ -45,6 +45,7 @@ class Stack:
         self.resources: dict[str, Any] = {}
         self.outputs: dict[str, Any] = {}
         self.parameters: dict[str, Any] = {}
+        self.conditions: dict[str, Any] = {}
 
     def add(self, logical_id: str, kind: str, properties: dict[str, Any] | None = None, path: str | None = None) -> str:
         resource: dict[str, Any] = {"Type": kind}
@@ -70,6 +71,8 @@ class Stack:
             body["Outputs"] = self.outputs
         if self.parameters:
             body["Parameters"] = self.parameters
+        if self.conditions:
+            body["Conditions"] = self.conditions
         return body
 
     def loaded(self) -> LoadedTemplate:

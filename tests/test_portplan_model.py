@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 import weakref
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from portplan_builders import Stack, att, check, cross_stack_files, link, ref
+from portplan_builders import Stack, att, check, cross_stack_files, link, ref, static_app
 
 from constructs_lib.portplan import (
     LoadedTemplate,
@@ -27,8 +28,10 @@ from constructs_lib.portplan import (
     plan_paths,
     run_rules,
 )
-from constructs_lib.portplan.intrinsics import ExportTable, Resolver, ResourceRef, as_int
+from constructs_lib.portplan.intrinsics import Assumption, ExportTable, Resolver, ResourceRef, as_int
 from constructs_lib.portplan.model import DEFAULT_DYNAMIC_RANGE, Peer
+from constructs_lib.portplan.model import AutoScalingGroup as AutoScalingGroupEntity
+from constructs_lib.portplan.parameters import ParameterValues
 
 
 def resolver(body: dict[str, Any], name: str = "T", stack_name: str = "Stack") -> Resolver:
@@ -553,3 +556,437 @@ def test_streamed_and_whole_fixture_assembly_agree() -> None:
     whole = check_templates(load_templates([assembly]))
     assert check_paths([assembly]) == whole
     assert run_rules(build_model(iter_templates([assembly]))) == whole
+
+
+# -- parameters and conditions ---------------------------------------------------------------------
+
+PARAMETERS_BODY = {
+    "Parameters": {
+        "Count": {"Type": "Number", "Default": 2},
+        "Env": {"Type": "String", "Default": "prod", "AllowedValues": ["dev", "prod"]},
+        "Subnets": {"Type": "List<AWS::EC2::Subnet::Id>", "Default": "a,b"},
+        "Ami": {"Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": "/aws/ami"},
+        "Open": {"Type": "String"},
+    },
+    "Conditions": {
+        "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+        "IsDev": {"Fn::Not": [{"Condition": "IsProd"}]},
+        "Two": {"Fn::Equals": [2, {"Ref": "Count"}]},
+        "OpenIsX": {"Fn::Equals": [{"Ref": "Open"}, "x"]},
+        "ProdOrOpen": {"Fn::Or": [{"Condition": "IsProd"}, {"Condition": "OpenIsX"}]},
+        "DevAndOpen": {"Fn::And": [{"Condition": "IsDev"}, {"Condition": "OpenIsX"}]},
+        "ProdAndOpen": {"Fn::And": [{"Condition": "IsProd"}, {"Condition": "OpenIsX"}]},
+        "Loop": {"Condition": "Loop"},
+    },
+    "Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"}},
+}
+
+
+def test_parameters_take_their_default_and_note_it() -> None:
+    found = resolver(PARAMETERS_BODY)
+    assert found.tracked({"Ref": "Count"}) == ("2", frozenset({Assumption("T", "Count", "2")}))
+    assert found.value({"Ref": "Subnets"}) == ["a", "b"]
+    assert found.value({"Fn::Select": [1, {"Ref": "Subnets"}]}) == "b"
+    assert Assumption("T", "Count", "2").describe("T") == "Count=2, its default"
+    assert Assumption("T", "Count", "2").describe("U") == "Count=2, its default in T"
+
+
+def test_given_values_win_and_rest_on_no_default() -> None:
+    found = Resolver("T", PARAMETERS_BODY, "Stack", given={"Count": "5", "Open": "x"})
+    assert found.tracked({"Ref": "Count"}) == ("5", frozenset())
+    assert found.value({"Ref": "Open"}) == "x"
+
+
+def test_parameters_without_a_value_say_how_to_give_one() -> None:
+    found = resolver(PARAMETERS_BODY)
+    unknown = found.value({"Ref": "Open"})
+    assert unknown == Unknown("parameter Open of T has no default and no value was given")
+    assert found.notes.remedies[unknown.reason] == "pass --parameter Open=VALUE (the port-plan CLI)"
+    ssm = found.value({"Ref": "Ami"})
+    assert isinstance(ssm, Unknown) and "read from SSM parameter '/aws/ami' at deployment" in ssm.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("IsProd", True),
+        ("IsDev", False),
+        ("Two", True),  # Fn::Equals compares 2 and the string "2" as CloudFormation does
+        ("ProdOrOpen", True),  # one true operand decides Fn::Or, the unknown one does not matter
+        ("DevAndOpen", False),  # one false operand decides Fn::And
+    ],
+)
+def test_conditions_evaluate_from_parameter_values(name: str, expected: bool) -> None:
+    assert resolver(PARAMETERS_BODY).condition(name) is expected
+
+
+def test_conditions_stay_unknown_when_a_value_is_missing() -> None:
+    found = resolver(PARAMETERS_BODY)
+    unknown = found.condition("ProdAndOpen")
+    assert isinstance(unknown, Unknown)
+    assert "parameter Open of T has no default and no value was given" in unknown.reason
+    assert isinstance(found.condition("Loop"), Unknown)
+    assert found.value({"Fn::If": ["ProdAndOpen", 1, 2]}) == unknown
+
+
+def test_each_condition_is_evaluated_once_per_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = resolver(PARAMETERS_BODY)
+    calls: list[Any] = []
+    original = Resolver._truth
+
+    def counted(self: Resolver, node: Any, depth: int) -> Any:
+        calls.append(node)
+        return original(self, node, depth)
+
+    monkeypatch.setattr(Resolver, "_truth", counted)
+    for _ in range(5):
+        assert found.condition("IsDev") is False
+        assert found.value({"Fn::If": ["IsProd", "a", "b"]}) == "a"
+    assert calls.count(PARAMETERS_BODY["Conditions"]["IsProd"]) == 1
+
+
+def test_fn_if_takes_its_branch_and_no_value_reads_as_absent() -> None:
+    found = resolver(PARAMETERS_BODY)
+    assert found.value({"Fn::If": ["IsDev", 1, {"Ref": "AWS::NoValue"}]}) is None
+    items = [1, {"Fn::If": ["IsDev", 2, {"Ref": "AWS::NoValue"}]}, {"Fn::If": ["IsProd", {"A": 3}, 4]}]
+    assert found.list_of(items) == [1, {"A": 3}]
+    assert found.mapping({"Fn::If": ["IsProd", {"A": 1}, {"B": 2}]}) == {"A": 1}
+
+
+def test_resources_whose_condition_is_false_are_left_out() -> None:
+    stack = static_ports_by_condition()
+    plan = build_model([stack.loaded()])
+    assert ("Stack.template.json", "Prod") in plan.services
+    assert ("Stack.template.json", "Dev") not in plan.services
+    dev = build_model([stack.loaded()], ParameterValues.parse(["Env=dev"]))
+    assert set(dev.services) == {("Stack.template.json", "Dev")}
+
+
+def test_a_resource_whose_condition_is_unknown_is_not_counted_as_certain() -> None:
+    stack = static_ports_by_condition()
+    stack.resources["Prod"]["Condition"] = "OpenIsX"
+    plan = build_model([stack.loaded()])
+    desired = plan.services[("Stack.template.json", "Prod")].desired_count
+    assert isinstance(desired, Unknown) and "whether Prod is created depends on condition OpenIsX" in desired.reason
+
+
+def static_ports_by_condition() -> Stack:
+    """Two services on 8080 that exclude each other by condition, on 2 instances."""
+    stack = static_app(tasks=2, instances=2)
+    stack.parameters.update(copy.deepcopy(PARAMETERS_BODY["Parameters"]))
+    stack.conditions = copy.deepcopy(PARAMETERS_BODY["Conditions"])
+    stack.resources["Prod"] = stack.resources.pop("Service")
+    stack.resources["Prod"]["Condition"] = "IsProd"
+    stack.service("Dev", "Task", desired=2)
+    stack.resources["Dev"]["Condition"] = "IsDev"
+    return stack
+
+
+def test_mutually_exclusive_services_are_not_both_counted() -> None:
+    assert check(static_ports_by_condition()) == []
+
+
+# -- cross-stack references and nested stacks --------------------------------------------------------
+
+
+def test_weak_cross_stack_references_resolve_through_stack_outputs() -> None:
+    # GIVEN what CDK writes with @aws-cdk/core:defaultCrossStackReferences=weak
+    net = Stack("Net")
+    net.cluster()
+    net.capacity(min_size=2)
+    net.outputs["PublishOutputRefCluster"] = {"Value": ref("Cluster")}
+    app = Stack("App")
+    app.task("Task", [(80, 8080, "tcp")])
+    cluster = {
+        "Fn::GetStackOutput": {"StackName": "Net", "Region": {"Ref": "AWS::Region"}, "OutputName": "PublishOutputRefCluster"}
+    }
+    app.service("Service", "Task", desired=5, cluster=cluster)
+    plan = build_model([app.loaded(), net.loaded()])
+    assert plan.services[("App.template.json", "Service")].cluster == ("Net.template.json", "Cluster")
+    assert [f.rule for f in check(app, net)] == ["static-port-overcommit"]
+    alone = build_model([app.loaded()]).services[("App.template.json", "Service")].cluster
+    assert alone == Unknown("stack 'Net' is not among the templates given")
+
+
+def test_streaming_detects_a_stack_output_read_before_its_stack(tmp_path: Path) -> None:
+    net = Stack("Net")
+    net.cluster()
+    net.outputs["C"] = {"Value": ref("Cluster")}
+    app = Stack("App")  # App sorts first in the directory
+    app.task("Task", [(80, 8080, "tcp")])
+    app.service("Service", "Task", cluster={"Fn::GetStackOutput": {"StackName": "Net", "OutputName": "C"}})
+    net.write(tmp_path)
+    app.write(tmp_path)
+    with pytest.raises(TemplatesOutOfOrder):
+        build_model(iter_templates([str(tmp_path)]))
+    service = plan_paths([str(tmp_path)]).services[(str(tmp_path / "App.template.json"), "Service")]
+    assert service.cluster == (str(tmp_path / "Net.template.json"), "Cluster")
+
+
+def nested(parent: Stack, child: Stack, resource: str = "Child", parameters: Any = None) -> list[LoadedTemplate]:
+    """A parent naming `child` through stack resource `resource`, as the reader links them."""
+    properties: dict[str, Any] = {"TemplateURL": f"https://s3.amazonaws.com/b/{child.name}.template.json"}
+    if parameters is not None:
+        properties["Parameters"] = parameters
+    parent.add(resource, "AWS::CloudFormation::Stack", properties)
+    loaded = child.loaded()
+    return [
+        parent.loaded(),
+        LoadedTemplate(loaded.name, loaded.path, loaded.body, f"{parent.name}/{resource}", parent.loaded().name, resource),
+    ]
+
+
+def test_nested_stack_parameters_and_outputs_flow_both_ways() -> None:
+    # GIVEN the cluster in the parent, the service in the child; the child's count from the parent
+    parent = Stack("Parent")
+    parent.cluster()
+    parent.capacity(min_size=2)
+    child = Stack("Child")
+    child.parameters.update({"Cluster": {"Type": "String"}, "Count": {"Type": "Number", "Default": 1}})
+    child.task("Task", [(80, 8080, "tcp")])
+    child.service("Service", "Task", desired=ref("Count"), cluster=ref("Cluster"))
+    child.outputs["ServiceName"] = {"Value": att("Service", "Name")}
+    templates = nested(parent, child, parameters={"Cluster": ref("Cluster"), "Count": "3"})
+    plan = build_model(templates)
+    service = plan.services[("Child.template.json", "Service")]
+    assert (service.cluster, service.desired_count) == (("Parent.template.json", "Cluster"), 3)
+    assert [f.rule for f in run_rules(plan)] == ["static-port-overcommit"]
+    parent_resolver = Resolver("Parent.template.json", parent.body(), "Parent")
+    assert isinstance(parent_resolver.value({"Fn::GetAtt": ["Child", "Outputs.ServiceName"]}), Unknown)
+
+
+def test_nested_stack_defaults_are_noted_against_the_child() -> None:
+    parent = Stack("Parent")
+    parent.parameters["Count"] = {"Type": "Number", "Default": 3}
+    parent.cluster()
+    parent.capacity(min_size=2)
+    child = Stack("Child")
+    child.parameters.update({"Cluster": {"Type": "String"}, "Count": {"Type": "Number"}})
+    child.task("Task", [(80, 8080, "tcp")])
+    child.service("Service", "Task", desired=ref("Count"), cluster=ref("Cluster"))
+    (finding,) = run_rules(build_model(nested(parent, child, parameters={"Cluster": ref("Cluster"), "Count": ref("Count")})))
+    assert finding.message.endswith("(this assumes Count=3, its default in Parent.template.json)")
+
+
+def test_a_nested_stack_whose_condition_is_false_is_not_read() -> None:
+    parent = Stack("Parent")
+    parent.conditions = {"Never": {"Fn::Equals": ["a", "b"]}}
+    child = Stack("Child")
+    child.cluster()
+    templates = nested(parent, child)
+    templates[0].body["Resources"]["Child"]["Condition"] = "Never"
+    assert build_model(templates).clusters == {}
+
+
+# -- ECS agent settings: where ECS_CLUSTER comes from -------------------------------------------------
+
+
+def asg_with(user_data: Any, metadata: Any = None) -> AutoScalingGroupEntity:
+    stack = Stack()
+    stack.cluster()
+    stack.capacity()
+    template = stack.resources["AsgTemplate"]
+    template["Properties"]["LaunchTemplateData"]["UserData"] = user_data
+    if metadata is not None:
+        template["Metadata"] = {"AWS::CloudFormation::Init": metadata}
+    return build_model([stack.loaded()]).auto_scaling_groups[("Stack.template.json", "Asg")]
+
+
+CLUSTER = ("Stack.template.json", "Cluster")
+
+
+def test_a_heredoc_into_another_file_does_not_override_ecs_config() -> None:
+    # what ecs-refarch-mixed-mode writes: the agent's cluster read back into an upstart job's variable
+    text = (
+        "#!/bin/bash\necho ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n"
+        "cat <<EOF > /etc/init/spot-handler.conf\nscript\n"
+        "ECS_CLUSTER=\\$(curl -s http://localhost:51678/v1/metadata | jq .Cluster)\nend script\nEOF\n"
+    )
+    assert asg_with({"Fn::Base64": {"Fn::Sub": text}}).cluster == CLUSTER
+
+
+def test_a_later_write_into_ecs_config_wins_and_a_truncating_one_starts_afresh() -> None:
+    text = (
+        "#!/bin/bash\necho ECS_CLUSTER=other >> /etc/ecs/ecs.config\n"
+        "echo ECS_RESERVED_PORTS=[22] >> /etc/ecs/ecs.config\n"
+        "echo ECS_CLUSTER=${Cluster} > /etc/ecs/ecs.config\n"
+    )
+    group = asg_with({"Fn::Base64": {"Fn::Sub": text}})
+    assert (group.cluster, group.reserved_tcp) == (CLUSTER, None)
+
+
+def test_a_shell_variable_as_cluster_is_unknown() -> None:
+    group = asg_with({"Fn::Base64": '#!/bin/bash\necho "ECS_CLUSTER=$NAME" >> /etc/ecs/ecs.config\n'})
+    assert isinstance(group.cluster, Unknown) and "computes when it boots" in group.cluster.reason
+
+
+def test_user_data_cloud_init_does_not_run_sets_nothing() -> None:
+    group = asg_with({"Fn::Base64": {"Fn::Sub": "echo ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n"}})
+    assert group.cluster is None and group.meant_for == CLUSTER
+    assert group.skipped is not None and "cloud-init" in group.skipped and "cluster named default" in group.skipped
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=2)
+    stack.props("AsgTemplate")["LaunchTemplateData"]["UserData"] = {
+        "Fn::Base64": {"Fn::Sub": "echo ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n"}
+    }
+    stack.task("Task", [(80, 8080, "tcp")])
+    stack.service("Service", "Task", desired=1)
+    (finding,) = check(stack)
+    assert finding.rule == "unverifiable"
+    assert "Auto Scaling group Stack/Asg/ASG names cluster Stack/Cluster, but its user data does not start with #!" in (
+        finding.message
+    )
+
+
+@pytest.mark.parametrize(
+    "user_data",
+    [
+        {"Fn::Base64": {"Fn::Sub": "#cloud-config\nwrite_files:\n  - path: /etc/ecs/ecs.config\n    content: |\n      ECS_CLUSTER=${Cluster}\n"}},
+        {
+            "Fn::Base64": {
+                "Fn::Sub": "Content-Type: multipart/mixed; boundary=\"B\"\nMIME-Version: 1.0\n\n--B\n"
+                "Content-Type: text/x-shellscript\n\n#!/bin/bash\necho ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n--B--\n"
+            }
+        },
+    ],
+    ids=["cloud-config", "mime"],
+)
+def test_cloud_init_formats_are_read(user_data: Any) -> None:
+    assert asg_with(user_data).cluster == CLUSTER
+
+
+CFN_INIT_USER_DATA = {
+    "Fn::Base64": {
+        "Fn::Sub": "#!/bin/bash\n/opt/aws/bin/cfn-init -v --stack ${AWS::StackName} --resource AsgTemplate "
+        "--region ${AWS::Region}\n"
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"config": {"commands": {"01_join": {"command": {"Fn::Sub": "echo ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config"}}}}},
+        {"config": {"files": {"/etc/ecs/ecs.config": {"content": {"Fn::Join": ["", ["ECS_CLUSTER=", ref("Cluster")]]}}}}},
+        {
+            "configSets": {"full": ["base", {"ConfigSet": "more"}], "more": ["join"]},
+            "base": {"commands": {"a": {"command": "echo hello"}}},
+            "join": {"commands": {"b": {"command": {"Fn::Sub": "echo ECS_CLUSTER=${Cluster} > /etc/ecs/ecs.config"}}}},
+        },
+    ],
+    ids=["command", "file", "configsets"],
+)
+def test_cfn_init_metadata_names_the_cluster(metadata: Any) -> None:
+    user_data = CFN_INIT_USER_DATA
+    if "configSets" in metadata:
+        user_data = copy.deepcopy(user_data)
+        user_data["Fn::Base64"]["Fn::Sub"] = user_data["Fn::Base64"]["Fn::Sub"].replace("--region", "-c full --region")
+    assert asg_with(user_data, metadata).cluster == CLUSTER
+
+
+def test_cfn_init_metadata_the_user_data_does_not_run_sets_nothing() -> None:
+    metadata = {"config": {"commands": {"01_join": {"command": {"Fn::Sub": "echo ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config"}}}}}
+    assert asg_with({"Fn::Base64": "#!/bin/bash\necho hello\n"}, metadata).cluster is None
+
+
+def test_reserved_ports_replace_the_agents_defaults() -> None:
+    group = asg_with({"Fn::Base64": {"Fn::Sub": "#!/bin/bash\necho ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\necho 'ECS_RESERVED_PORTS=[2375, 2376, 51678, 51679]' >> /etc/ecs/ecs.config\n"}})
+    assert group.reserved_tcp == (2375, 2376, 51678, 51679)
+    assert asg_with({"Fn::Base64": "#!/bin/bash\n"}).reserved_tcp is None
+
+
+def test_a_code_deploy_service_finds_its_task_definition_by_family() -> None:
+    stack = static_app(tasks=2, instances=2)
+    stack.props("Task")["Family"] = "web-family"
+    stack.props("Service")["TaskDefinition"] = "web-family"
+    stack.props("Service")["DeploymentController"] = {"Type": "CODE_DEPLOY"}
+    plan = build_model([stack.loaded()])
+    assert plan.services[("Stack.template.json", "Service")].task_definition == ("Stack.template.json", "Task")
+    stack.props("Service")["TaskDefinition"] = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web-family:7"
+    plan = build_model([stack.loaded()])
+    assert plan.services[("Stack.template.json", "Service")].task_definition == ("Stack.template.json", "Task")
+
+
+# -- any JSON value anywhere ------------------------------------------------------------------------------
+
+any_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-70000, 70000)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=6)
+    | st.sampled_from(["AWS::ECS::Service", "AWS::CloudFormation::Stack", "IsProd", "Count", "tcp"]),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                ["Ref", "Fn::GetAtt", "Fn::If", "Fn::Sub", "Fn::Join", "Fn::Equals", "Fn::GetStackOutput",
+                 "Fn::ImportValue", "Condition", "Type", "Properties", "x"]
+            ),
+            children,
+            max_size=2,
+        )
+    ),
+    max_leaves=6,
+)
+
+
+def rich_templates() -> list[LoadedTemplate]:
+    """A parent with parameters, conditions, cfn-init and a nested child: every place a value is read."""
+    parent = full_app()
+    parent.name = "Parent"
+    parent.parameters.update(copy.deepcopy(PARAMETERS_BODY["Parameters"]))
+    parent.conditions = copy.deepcopy(PARAMETERS_BODY["Conditions"])
+    parent.resources["Daemon"]["Condition"] = "IsProd"
+    parent.props("Service")["DesiredCount"] = {"Fn::If": ["IsProd", ref("Count"), 1]}
+    parent.resources["AsgTemplate"]["Metadata"] = {
+        "AWS::CloudFormation::Init": {"config": {"commands": {"a": {"command": "echo ECS_CLUSTER=c >> /etc/ecs/ecs.config"}}}}
+    }
+    parent.outputs["Out"] = {"Value": ref("Cluster"), "Export": {"Name": "Parent:Cluster"}}
+    child = Stack("Child")
+    child.parameters.update({"Cluster": {"Type": "String"}, "Count": {"Type": "Number", "Default": 1}})
+    child.task("Task", [(80, 8080, "tcp")])
+    child.service("Service", "Task", desired=ref("Count"), cluster=ref("Cluster"))
+    child.outputs["Name"] = {"Value": att("Service", "Name")}
+    return nested(parent, child, parameters={"Cluster": ref("Cluster"), "Count": ref("Count")})
+
+
+def any_paths(body: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Every key of every resource (Type, Condition, Metadata, Properties and below), and of the
+    Parameters, Conditions and Outputs sections."""
+    return [
+        (section, *path)
+        for section in ("Resources", "Parameters", "Conditions", "Outputs")
+        for path in property_paths(body.get(section, {}))
+        if path
+    ]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_json_value_at_any_key_never_raises(data: st.DataObject) -> None:
+    from constructs_lib.portplan.diagram import build_diagram
+    from constructs_lib.portplan.plan import Sources, build_plan
+
+    templates = rich_templates()
+    index = data.draw(st.integers(0, len(templates) - 1))
+    body = copy.deepcopy(templates[index].body)
+    paths = any_paths(body)
+    for _ in range(data.draw(st.integers(1, 4))):
+        try:
+            body = replaced(body, data.draw(st.sampled_from(paths)), data.draw(any_json))
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier replacement removed the parent
+    templates[index] = dataclasses.replace(templates[index], body=body)
+    plan = build_model(templates)
+    findings = run_rules(plan)
+    build_plan(plan, {t.name: t.stack_name for t in templates})
+    build_diagram(plan, Sources({t.name: t.stack_name for t in templates}), findings)
+
+
+def test_a_resource_type_that_is_no_string_is_skipped() -> None:
+    stack = static_app(tasks=3, instances=2)
+    stack.resources["Odd"] = {"Type": {"Ref": "X"}, "Properties": {}}
+    stack.resources["Odder"] = {"Type": ["AWS::ECS::Service"]}
+    assert [f.rule for f in check(stack)] == ["static-port-overcommit"]

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from portplan_builders import Stack, ref
 
 from constructs_lib.portplan import PortPlanInputError, check_paths, load_templates
 from constructs_lib.portplan.yaml_loader import parse_yaml
@@ -260,3 +261,142 @@ def test_yaml_is_imported_only_when_a_yaml_file_is_read() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+# -- nested stacks ------------------------------------------------------------------------------------
+
+REAL = FIXTURES / "real"
+
+
+def test_children_link_by_the_longest_path_suffix_of_their_template_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a parent naming .../services/web/service.yaml twice and .../services/api/service.yaml once
+    monkeypatch.chdir(REAL)
+    templates = load_templates(["nested", "nested/services/web/service.yaml", "nested/services/api/service.yaml"])
+    # THEN each child is read once per stack resource, after its parent, each instance named when shared
+    assert [(t.name, t.stack_name, t.parent, t.parent_resource) for t in templates] == [
+        ("nested/parent.yaml", "parent", None, None),
+        ("nested/cluster.yaml", "parent/ClusterStack", "nested/parent.yaml", "ClusterStack"),
+        ("nested/services/web/service.yaml (parent/BlueWeb)", "parent/BlueWeb", "nested/parent.yaml", "BlueWeb"),
+        ("nested/services/web/service.yaml (parent/GreenWeb)", "parent/GreenWeb", "nested/parent.yaml", "GreenWeb"),
+        ("nested/services/api/service.yaml", "parent/Api", "nested/parent.yaml", "Api"),
+    ]
+    assert templates[2].body is templates[3].body
+
+
+def test_parent_with_two_children_checks_each_instance_with_its_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REAL)
+    paths = ["nested", "nested/services/web/service.yaml", "nested/services/api/service.yaml"]
+    findings = check_paths(paths)
+    # Blue (1 task) and Green (2 tasks) share tcp/8080 on the cluster child's 2 instances (the parent's default)
+    assert [(f.rule, f.template) for f in findings] == [
+        ("static-port-overcommit", "nested/services/web/service.yaml (parent/BlueWeb)"),
+        ("static-port-overcommit", "nested/services/web/service.yaml (parent/GreenWeb)"),
+    ]
+    assert findings[0].message.endswith("(this assumes InstanceCount=2, its default in nested/parent.yaml)")
+    assert check_paths(paths, ["InstanceCount=3"]) == []
+
+
+def test_a_child_not_given_is_reported_with_the_file_to_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REAL)
+    findings = [f for f in check_paths(["nested", "nested/services/web/service.yaml"]) if f.rule == "unverifiable"]
+    assert [(f.rule, f.resource) for f in findings] == [("unverifiable", "Api")]
+    assert "the template of nested stack Api (/nested/services/api/service.yaml) is not among" in findings[0].message
+    assert findings[0].fix == "pass service.yaml too, or acknowledge this finding"
+
+
+def test_children_that_match_equally_well_are_ambiguous(tmp_path: Path) -> None:
+    for directory in ("a", "b"):
+        (tmp_path / directory).mkdir()
+        (tmp_path / directory / "child.yaml").write_text("Resources:\n  C: {Type: AWS::ECS::Cluster}\n")
+    (tmp_path / "parent.yaml").write_text(
+        "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n"
+        "    Properties: {TemplateURL: 'https://example.com/templates/child.yaml'}\n"
+    )
+    paths = [str(tmp_path / "parent.yaml"), str(tmp_path / "a" / "child.yaml"), str(tmp_path / "b" / "child.yaml")]
+    templates = load_templates(paths)
+    assert templates[0].unlinked[0][0] == "Child" and "matches several templates given equally well" in (
+        templates[0].unlinked[0][1]
+    )
+    assert [f.rule for f in check_paths(paths)] == ["unverifiable"]
+
+
+def test_a_sam_application_with_a_local_location_is_a_child(tmp_path: Path) -> None:
+    (tmp_path / "cluster.yml").write_text("Resources:\n  C: {Type: AWS::ECS::Cluster}\n")
+    (tmp_path / "parent.yml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  ClusterStack:\n"
+        "    Type: AWS::Serverless::Application\n    Properties: {Location: cluster.yml}\n"
+    )
+    templates = load_templates([str(tmp_path)])
+    assert [(os.path.basename(t.name), t.parent_resource) for t in templates] == [
+        ("parent.yml", None),
+        ("cluster.yml", "ClusterStack"),
+    ]
+
+
+def nested_assembly(directory: Path) -> None:
+    """A cloud assembly as CDK writes it: Parent with a NestedStack (cluster capacity in the parent,
+    a service two levels down), the nested templates file assets beside it."""
+    def stack_resource(asset: str, path: str, parameters: dict) -> dict:
+        return {
+            "Type": "AWS::CloudFormation::Stack",
+            "Properties": {"TemplateURL": "https://s3.example.com/hash.json", "Parameters": parameters},
+            "Metadata": {"aws:cdk:path": path, "aws:asset:path": asset, "aws:asset:property": "TemplateURL"},
+        }
+
+    parent = Stack("Parent")
+    parent.cluster()
+    parent.capacity(min_size=2)
+    body = parent.body()
+    body["Resources"]["Outer"] = stack_resource(
+        "ParentOuter.nested.template.json",
+        "Parent/Outer.NestedStack/Outer.NestedStackResource",
+        {"referencetoParentClusterRef": ref("Cluster")},
+    )
+    outer = {
+        "Parameters": {"referencetoParentClusterRef": {"Type": "String"}},
+        "Resources": {
+            "Inner": stack_resource(
+                "ParentOuterInner.nested.template.json",
+                "Parent/Outer/Inner.NestedStack/Inner.NestedStackResource",
+                {"referencetoParentClusterRef": ref("referencetoParentClusterRef")},
+            )
+        },
+    }
+    inner = Stack("Inner")
+    inner.parameters["referencetoParentClusterRef"] = {"Type": "String"}
+    inner.task("Task", [(80, 8080, "tcp")])
+    inner.service("Service", "Task", desired=3, cluster=ref("referencetoParentClusterRef"))
+    inner.resources["Service"]["Metadata"] = {"aws:cdk:path": "Parent/Outer/Inner/Service/Service"}
+    (directory / "Parent.template.json").write_text(json.dumps(body))
+    (directory / "ParentOuter.nested.template.json").write_text(json.dumps(outer))
+    (directory / "ParentOuterInner.nested.template.json").write_text(json.dumps(inner.body()))
+    manifest = {
+        "version": "55.0.0",
+        "artifacts": {
+            "Parent": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Parent.template.json"}}
+        },
+    }
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_cdk_nested_stacks_are_read_from_the_assembly_at_any_depth(tmp_path: Path) -> None:
+    nested_assembly(tmp_path)
+    templates = load_templates([str(tmp_path)])
+    assert [(os.path.basename(t.name), t.stack_name, t.parent_resource) for t in templates] == [
+        ("Parent.template.json", "Parent", None),
+        ("ParentOuter.nested.template.json", "Parent/Outer", "Outer"),
+        ("ParentOuterInner.nested.template.json", "Parent/Outer/Inner", "Inner"),
+    ]
+    (finding,) = check_paths([str(tmp_path)])
+    assert (finding.rule, finding.path) == ("static-port-overcommit", "Parent/Outer/Inner/Service/Service")
+    # the CDK plugin passes the parent's template file alone: the nested ones are read beside it
+    assert check_paths([str(tmp_path / "Parent.template.json")]) == [finding]
+
+
+def test_a_template_given_alone_takes_its_stack_name_from_the_manifest(tmp_path: Path) -> None:
+    nested_assembly(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["artifacts"]["Parent"]["properties"]["stackName"] = "prod-parent"
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (template, *_) = load_templates([str(tmp_path / "Parent.template.json")])
+    assert template.stack_name == "prod-parent"

@@ -526,12 +526,13 @@ class Resolver:
         return value
 
     def _import_value(self, arg: Any, depth: int) -> Any:
-        name = as_str(self.value(arg, depth))
+        with self.notes.capture() as built_from:  # defaults the name rests on, for the remedy
+            name = as_str(self.value(arg, depth))
         if not isinstance(name, str):
             return Unknown(f"an import whose name is unknown ({name or 'missing'})")
         if self.exports is None:
             return Unknown(f"import {name!r} is not exported by any template given")
-        value, assumed = self.exports.resolve(name, self.notes)
+        value, assumed = self.exports.resolve(name, self.notes, frozenset(built_from))
         if assumed:
             self.notes.note(assumed)
         return value
@@ -728,14 +729,15 @@ class ExportTable:
         """Whether a template read so far is the stack `name`."""
         return name in self._stacks
 
-    def resolve(self, name: str, notes: Notes) -> _Tracked:
-        """The value exported as `name`, resolved in the exporting template, and the defaults it rests on."""
+    def resolve(self, name: str, notes: Notes, built_from: frozenset[Assumption] = frozenset()) -> _Tracked:
+        """The value exported as `name`, resolved in the exporting template, and the defaults it rests
+        on; `built_from` are the defaults the import's name was built from (for the remedy)."""
         if name in self._resolved:
             return self._resolved[name]
         found = self._entries.get(name)
         if found is None:
             self.missed.add(name)
-            return self._not_exported(name, notes), frozenset()
+            return self._not_exported(name, notes, built_from), frozenset()
         if isinstance(found, Unknown):
             result: _Tracked = (found, frozenset())
         else:
@@ -743,7 +745,9 @@ class ExportTable:
         self._resolved[name] = result
         return result
 
-    def _not_exported(self, name: str, notes: Notes) -> Unknown:
+    def _not_exported(self, name: str, notes: Notes, built_from: frozenset[Assumption]) -> Unknown:
+        """Why an import finds nothing, naming exports that differ only before the last `:` (a stack
+        name: templates often build both from AWS::StackName) and the parameter that would match them."""
         reason = f"import {name!r} is not exported by any template given"
         tail = name.rsplit(":", 1)[-1] if ":" in name else None
         similar = sorted(
@@ -752,17 +756,21 @@ class ExportTable:
             if tail is not None and export.endswith(":" + tail) and not isinstance(entry, Unknown)
             for resolver in (entry[0],)
         )
-        if similar:
-            shown = ", ".join(f"{template} exports {export!r}" for template, export in similar[:3])
-            reason += f" ({shown})"
-            remedy = (
-                "if that is the export meant, give the import and the export the same stack name "
-                "(e.g. with --parameter for the parameter the import's name is built from), or pass the "
-                f"template that exports {name!r}"
-            )
-        else:
-            remedy = f"pass the template that exports {name!r} too"
-        return notes.unknown(reason, remedy)
+        if not similar:
+            return notes.unknown(reason, f"pass the template that exports {name!r} too")
+        shown = ", ".join(f"{template} exports {export!r}" for template, export in similar[:3])
+        reason += f" ({shown})"
+        remedies = []
+        for assumption in sorted(built_from):
+            if name.count(assumption.value) != 1 or not assumption.value:
+                continue
+            before, after = name.split(assumption.value)
+            for _, export in similar:
+                if export.startswith(before) and export.endswith(after) and len(export) > len(before) + len(after):
+                    value = export[len(before) : len(export) - len(after)]
+                    remedies.append(f"pass --parameter {assumption.name}={value} (the import then names {export!r})")
+        remedies.append(f"pass the template that exports {name!r} too")
+        return notes.unknown(reason, ", or ".join(dict.fromkeys(remedies)))
 
     def stack_output(self, stack: str, output: str, notes: Notes) -> _Tracked:
         """Output `output` of the stack named `stack` (Fn::GetStackOutput), and the defaults it rests on."""

@@ -402,11 +402,11 @@ def _segments(path: str) -> list[str]:
     return [part for part in path.replace("\\", "/").split("/") if part and part != "."]
 
 
-def _find_child(
-    parent: LoadedTemplate, logical_id: str, resource: dict[str, Any], loose: list[LoadedTemplate], seen: set[str]
-) -> LoadedTemplate | tuple[str, str] | None:
-    """The template a stack resource names, among the files given (or CDK's asset beside the parent);
-    else why not and how to supply it; None when the resource names no template."""
+def _exact_child(
+    parent: LoadedTemplate, resource: dict[str, Any], loose: list[LoadedTemplate], seen: set[str]
+) -> LoadedTemplate | None:
+    """The template a stack resource names exactly: CDK's asset beside the parent (read if not
+    given), or a local path relative to the parent's directory among the files given."""
     asset = _asset_child(parent, resource)
     if asset is not None:
         for candidate in loose:
@@ -417,22 +417,19 @@ def _find_child(
             name = os.path.normpath(os.path.join(os.path.dirname(parent.name), os.path.basename(asset)))
             return _read_template(asset, name, _stem(asset))
     tail, literal = _reference_tail(parent, resource)
-    if tail is None:
-        if resource["Type"] == "AWS::Serverless::Application":
-            return (
-                f"serverless application {logical_id} comes from the Serverless Application Repository, "
-                "whose template is not checked",
-                "acknowledge this finding once its template is checked",
-            )
-        return None
-    if literal and not tail.startswith("/"):
+    if tail is not None and literal and not tail.startswith("/"):
         local = os.path.normpath(os.path.join(os.path.dirname(parent.path), tail))
         for candidate in loose:
             if os.path.abspath(candidate.path) == local:
                 return candidate
+    return None
+
+
+def _scored(parent: LoadedTemplate, tail: str, loose: list[LoadedTemplate]) -> list[tuple[int, LoadedTemplate]]:
+    """The files given whose path ends like `tail`, with how many trailing segments match (at least
+    the file name)."""
     wanted = _segments(tail)
-    best: list[LoadedTemplate] = []
-    score = 0
+    found = []
     for candidate in loose:
         if candidate is parent:
             continue
@@ -440,46 +437,73 @@ def _find_child(
         common = 0
         while common < min(len(wanted), len(have)) and wanted[-1 - common] == have[-1 - common]:
             common += 1
-        if common and common > score:
-            best, score = [candidate], common
-        elif common and common == score:
-            best.append(candidate)
-    if len(best) == 1:
-        return best[0]
-    if best:
-        names = ", ".join(sorted(c.name for c in best))
+        if common:
+            found.append((common, candidate))
+    return found
+
+
+def _matched(
+    logical_id: str, tail: str, scored: list[tuple[int, LoadedTemplate]], claims: dict[str, int]
+) -> LoadedTemplate | tuple[str, str]:
+    """The child among the scored files: the one matching the longest part of the path, unless
+    another stack resource names that file by a longer part (then it is that one's)."""
+    ours = [(score, c) for score, c in scored if score >= claims.get(c.path, 0)]
+    best = max((score for score, _ in ours), default=0)
+    top = [c for score, c in ours if score == best]
+    if len(top) == 1:
+        return top[0]
+    if top:
+        names = ", ".join(sorted(c.name for c in top))
         return (
             f"the template of nested stack {logical_id} ({tail}) matches several templates given equally well "
             f"({names})",
             "give only the template meant, or keep the directory layout of its TemplateURL so the longer path decides",
         )
-    shown = wanted[-1] if wanted else tail
+    wanted = _segments(tail)
     return (
         f"the template of nested stack {logical_id} ({tail}) is not among the templates given",
-        f"pass {shown} too",
+        f"pass {wanted[-1] if wanted else tail} too",
     )
 
 
 def _linked(loose: list[LoadedTemplate], seen: set[str]) -> Iterator[LoadedTemplate]:
     """Template files with their nested stacks: each template no other one names is a top-level
     stack, followed by an instance of each child per stack resource naming it, depth first."""
-    links: dict[str, list[tuple[str, LoadedTemplate | tuple[str, str], dict[str, Any]]]] = {}
-    children: set[str] = set()
+    Link = tuple[str, "LoadedTemplate | tuple[str, str]", dict[str, Any]]
+    links: dict[str, list[Link]] = {}
+    wanted: list[tuple[LoadedTemplate, str, dict[str, Any], str, list[tuple[int, LoadedTemplate]]]] = []
     pending = list(loose)
-    while pending:
+    while pending:  # exact links first (CDK's assets are read here, and may nest further)
         template = pending.pop(0)
-        found = []
+        links[template.path] = []
         for logical_id, resource in _stack_resources(template):
-            child = _find_child(template, logical_id, resource, loose, seen)
-            if child is None:
-                continue
-            if isinstance(child, LoadedTemplate):
-                children.add(child.path)
+            child = _exact_child(template, resource, loose, seen)
+            if child is not None:
                 if all(child is not t for t in loose):
                     loose.append(child)  # CDK's nested template beside a parent given as a file
                     pending.append(child)
-            found.append((logical_id, child, resource))
-        links[template.path] = found
+                links[template.path].append((logical_id, child, resource))
+                continue
+            tail, _ = _reference_tail(template, resource)
+            if tail is None:
+                if resource["Type"] == "AWS::Serverless::Application":
+                    why = (
+                        f"serverless application {logical_id} comes from the Serverless Application Repository, "
+                        "whose template is not checked",
+                        "acknowledge this finding once its template is checked",
+                    )
+                    links[template.path].append((logical_id, why, resource))
+                continue
+            wanted.append((template, logical_id, resource, tail, []))
+    claims: dict[str, int] = {}  # file -> the longest part of a path any stack resource names it by
+    for index, (template, logical_id, resource, tail, _) in enumerate(wanted):
+        scored = _scored(template, tail, loose)
+        wanted[index] = (template, logical_id, resource, tail, scored)
+        for score, candidate in scored:
+            claims[candidate.path] = max(claims.get(candidate.path, 0), score)
+    for template, logical_id, resource, tail, scored in wanted:
+        links[template.path].append((logical_id, _matched(logical_id, tail, scored, claims), resource))
+    children = {child.path for found in links.values() for _, child, _ in found if isinstance(child, LoadedTemplate)}
     counts: dict[str, int] = {}
 
     def count(template: LoadedTemplate, ancestors: tuple[str, ...]) -> None:
