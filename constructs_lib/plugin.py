@@ -14,14 +14,15 @@ Accept a finding on the construct that causes it, with a reason the report keeps
 Nested stacks are checked with their parents (their templates are the parents' file assets), and
 their findings carry the nested constructs' paths. Stacks inside a ``Stage`` are checked too, but
 the CDK CLI keeps only the findings of the stacks it selects, and ``cdk synth`` without stack
-names selects the top-level stacks alone: so each error in a Stage's stack, unless acknowledged,
-is also reported once without a construct, which no selection drops, and synth fails.
-``cdk synth '**'`` shows them where they are.
+names selects the top-level stacks alone: so, when the CLI runs the app, the errors in a Stage's
+stacks that are not acknowledged are also reported without a construct (one violation per rule),
+which no selection drops, and synth fails. ``cdk synth '**'`` shows them where they are.
 """
 
 from __future__ import annotations
 
 import os
+import typing
 from typing import Dict, List, Optional, Sequence
 
 import aws_cdk as cdk
@@ -32,6 +33,8 @@ from constructs_lib.portplan import RULES, Finding, check_templates, load_templa
 
 PLUGIN_NAME = "port-plan"
 PLUGIN_VERSION = "0.1.0"
+CLI_VERSION_ENV = "CDK_CLI_VERSION"
+"""Set by the CDK CLI in the environment of the app it runs."""
 
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
@@ -69,9 +72,10 @@ class PortPlanChecks:
         stacks = list(context.stack_templates)
         paths = [stack.template_path for stack in stacks]
         findings = [f for f in check_templates(load_templates(paths)) if f.rule in self._rules]
-        staged = {os.path.realpath(s.template_path) for s in stacks if _in_stage(s.template_path)}
         violations = [_violation(f) for f in findings]
-        violations += _stage_summaries(context.app_construct, findings, staged)
+        if os.environ.get(CLI_VERSION_ENV):  # only the CDK CLI filters the report by the stacks it selects
+            staged = {os.path.realpath(s.template_path) for s in stacks if _in_stage(s.template_path)}
+            violations += _stage_summaries(context.app_construct, findings, staged)
         return cdk.PolicyValidationPluginReport(
             success=not any(f.severity == "error" for f in findings),
             violations=violations,
@@ -87,16 +91,18 @@ def _in_stage(template_path: str) -> bool:
 def _stage_summaries(app: IConstruct, findings: Sequence[Finding], staged: set[str]) -> List[cdk.PolicyViolation]:
     """One violation per rule, without a construct, that lists the errors found in Stages' stacks
     and not acknowledged: the CDK CLI drops the located ones unless it selected those stacks."""
-    by_rule: Dict[str, List[Finding]] = {}
+    by_rule: Dict[str, List[str]] = {}
     for finding in findings:
         if finding.severity != "error" or not _from_stage(finding, staged):
             continue
-        if finding.path and _acknowledged(app, finding.path, f"{PLUGIN_NAME}::{finding.rule}"):
+        path = finding.path or _construct_path(app, finding.template_path, finding.resource)
+        if path and _acknowledged(app, path, f"{PLUGIN_NAME}::{finding.rule}"):
             continue
-        by_rule.setdefault(finding.rule, []).append(finding)
+        where = path or f"{finding.template}: {finding.resource}"
+        by_rule.setdefault(finding.rule, []).append(f"[{where}] {finding.message}")
     summaries = []
     for rule, found in sorted(by_rule.items()):
-        listed = "; ".join(f"[{f.path or f.template + ': ' + f.resource}] {f.message}" for f in found)
+        listed = "; ".join(found)
         summaries.append(
             cdk.PolicyViolation(
                 rule_name=rule,
@@ -116,6 +122,18 @@ def _from_stage(finding: Finding, staged: set[str]) -> bool:
     """Whether the finding's template is a Stage's stack, or a nested stack beside one."""
     path = os.path.realpath(finding.template_path) if finding.template_path else ""
     return path in staged or (bool(path) and _in_stage(path))
+
+
+def _construct_path(app: IConstruct, template_path: str, logical_id: str) -> Optional[str]:
+    """The construct path of a resource, for templates synthesized without path metadata
+    (`--no-path-metadata`): the CfnElement with that logical id in the stack of that template."""
+    template = os.path.basename(template_path)
+    for construct in app.node.find_all():
+        if cdk.CfnElement.is_cfn_element(construct):
+            element = typing.cast(cdk.CfnElement, construct)
+            if element.stack.template_file == template and element.stack.resolve(element.logical_id) == logical_id:
+                return element.node.path
+    return None
 
 
 def _acknowledged(app: IConstruct, path: str, rule: str) -> bool:

@@ -193,3 +193,33 @@ def build_app(app: cdk.App) -> None:
     for rule, build in CASES.items():
         for bad in (True, False):
             build(cdk.Stack(app, stack_name(rule, bad)), bad)
+
+
+# -- apps shaped like real ones: nested stacks, stacks sharing a cluster, stages ----------------------------
+
+
+class NestedServices(cdk.NestedStack):
+    """A service in a nested stack, on the parent's cluster and capacity provider."""
+
+    def __init__(self, scope, construct_id, *, cluster, provider, desired):
+        super().__init__(scope, construct_id)
+        self.service = service(self, cluster, provider, task(self, (80, 8080)), desired=desired)
+
+
+def nested_service(stack: cdk.Stack, bad: bool) -> NestedServices:
+    """Cluster in the parent (2 instances), service of 3 (bad) or 2 tasks on static 8080 in the nested stack."""
+    cluster, provider, _ = cluster_with_capacity(stack)
+    return NestedServices(stack, "Services", cluster=cluster, provider=provider, desired=3 if bad else 2)
+
+
+def shared_cluster(app: cdk.App, name: str, bad: bool) -> None:
+    """The cluster in one stack, 5 (bad) or 2 static tasks on its 2 instances in another: with
+    @aws-cdk/core:defaultCrossStackReferences=weak (cdk.json) CDK writes Fn::GetStackOutput."""
+    network = cdk.Stack(app, f"{name}-cluster")
+    cluster, provider, _ = cluster_with_capacity(network)
+    service(cdk.Stack(app, f"{name}-service"), cluster, provider, task(network, (80, 8080)), desired=5 if bad else 2)
+
+
+def staged(scope: cdk.Stage, bad: bool) -> None:
+    """Stacks inside a Stage: a static service of 3 (bad) or 2 tasks on 2 instances."""
+    static_service(cdk.Stack(scope, "Api"), desired=3 if bad else 2)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from portplan_builders import Stack, balanced_app, cross_stack_files, static_app
+from portplan_builders import Stack, balanced_app, cross_stack_files, ref, static_app
 
 from constructs_lib.cli import main
 
@@ -373,3 +373,69 @@ def test_python_m_plan_runs_without_jsii(tmp_path: Path) -> None:
     assert len(json.loads(result.stdout)["clusters"]) == 2
     diagram = f"main(['diagram', 'cdk-out', '-o', {str(tmp_path / 'plan.mmd')!r}])"
     assert heavy_modules_after(f"main(['plan', 'cdk-out']); {diagram}") == "[]"
+
+
+# -- parameters, the summary, templates as written by hand ---------------------------------------------
+
+REAL = FIXTURES / "real"
+
+
+def test_parameters_default_then_given(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a template whose counts, ports and environment come from parameters with defaults
+    monkeypatch.chdir(REAL)
+    code, out, _ = run(capsys, "check", "params-conditions.yaml")
+    assert code == 1
+    assert "error[static-port-overcommit]: 3 tasks need tcp/8080 on capacity Asg" in out
+    assert "DesiredCount=3, its default; Environment=prod, its default" in out
+    assert out.endswith("1 error, 0 warnings in 1 template; 1 of 1 service decided\n")
+    # WHEN the values are given THEN they win, for every stack declaring them or for one stack
+    assert run(capsys, "check", "params-conditions.yaml", "--parameter", "InstanceCount=3")[0] == 0
+    assert run(capsys, "check", "params-conditions.yaml", "--parameter", "params-conditions:InstanceCount=3")[0] == 0
+    code, _, _ = run(
+        capsys, "check", "params-conditions.yaml", "--parameter", "params-conditions:InstanceCount=3",
+        "--parameter", "InstanceCount=1",
+    )
+    assert code == 0  # STACK:NAME wins over NAME for its stack
+    # and the condition chooses the other service: dynamic ports, nothing to report
+    assert run(capsys, "check", "params-conditions.yaml", "--parameter", "Environment=dev")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("Nope=1", "--parameter Nope=1: no top-level template given declares parameter Nope"),
+        ("other:InstanceCount=3", "--parameter other:InstanceCount=3: no top-level stack other given declares parameter InstanceCount"),
+        ("Environment=staging", "--parameter Environment=staging: params-conditions.yaml allows only dev, prod for parameter Environment"),
+        ("InstanceCount=many", "--parameter InstanceCount=many: parameter InstanceCount of params-conditions.yaml is a Number"),
+        ("InstanceCount", "--parameter InstanceCount: expected NAME=VALUE or STACK:NAME=VALUE"),
+    ],
+)
+def test_bad_parameter_values_exit_2_with_one_line(
+    argument: str, message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REAL)
+    for command in ("check", "plan"):
+        code, out, err = run(capsys, command, "params-conditions.yaml", "--parameter", argument)
+        assert (code, out, err) == (2, "", f"port-plan: error: {message}\n")
+
+
+def test_a_nested_stacks_parameter_is_set_by_its_parent(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REAL)
+    code, _, err = run(capsys, "check", "nested", "nested/services/web/service.yaml", "--parameter", "DesiredCount=5")
+    assert code == 2
+    assert "parameter DesiredCount belongs to nested stack nested/services/web/service.yaml" in err
+
+
+def test_json_summary_counts_decided_services(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stack = balanced_app()
+    stack.parameters["Count"] = {"Type": "Number"}
+    stack.props("Service")["DesiredCount"] = ref("Count")
+    path = stack.write(tmp_path)
+    code, out, _ = run(capsys, "check", path, "--format", "json")
+    document = json.loads(out)
+    assert code == 0
+    assert document["summary"] == {"errors": 0, "warnings": 1, "templates": 1, "services": 1, "decided": 0}
+    code, out, _ = run(capsys, "check", path, "--format", "json", "--parameter", "Count=2")
+    assert json.loads(out)["summary"]["decided"] == 1
+    code, out, _ = run(capsys, "check", path)
+    assert out.endswith("0 errors, 1 warning in 1 template; 0 of 1 service decided\n")

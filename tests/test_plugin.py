@@ -1,6 +1,7 @@
 """PortPlanChecks in a CDK app: warnings pass synth, errors can be acknowledged on their construct."""
 
 import json
+import os
 
 import pytest
 
@@ -64,3 +65,38 @@ def test_unknown_rule_ids_are_rejected():
 
     with pytest.raises(ValueError, match="unknown rule ids static-port-overcommmit; known: static-port-overcommit"):
         PortPlanChecks(rules=["static-port-overcommmit"])
+
+
+STAGE_APP = """
+import aws_cdk as cdk
+from constructs_lib import PortPlanChecks
+from tests.port_scenarios import staged
+
+app = cdk.App()
+staged(cdk.Stage(app, "Prod"), True)
+cdk.Validations.of(app).add_plugins(PortPlanChecks())
+app.synth()
+"""
+
+
+def test_cdk_synth_fails_on_errors_in_a_stage(tmp_path):
+    # GIVEN an app whose only stacks live in a Stage: `cdk synth` selects none of them, and the CDK
+    # CLI keeps only the findings of the stacks it selects
+    import subprocess
+    import sys
+
+    from tests.conftest import CDK_CONTEXT, ROOT
+
+    (tmp_path / "app.py").write_text(STAGE_APP)
+    (tmp_path / "cdk.json").write_text(json.dumps({"app": f"{sys.executable} app.py", "context": CDK_CONTEXT}))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CDK_DISABLE_VERSION_CHECK": "1", "CDK_CLI_NOTICES": "false"}
+    result = subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    output = result.stdout + result.stderr
+    # THEN synth fails, naming the error where it is
+    assert result.returncode != 0, output
+    assert "1 error in the stacks of a Stage" in output
+    assert "[Prod/Api/Service/Service] 3 tasks need tcp/8080" in output
+    assert "Successfully synthesized" not in output

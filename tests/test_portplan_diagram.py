@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from portplan_builders import Stack, link, static_app
+from portplan_builders import Stack, link, ref, static_app
 
 from constructs_lib.cli import main
 from constructs_lib.portplan import build_model
@@ -286,3 +286,24 @@ def test_build_diagram_runs_the_rules_itself() -> None:
     plan = build_model([static_app(tasks=3, instances=2).loaded()])
     (pending,) = [n for n in build_diagram(plan).nodes if n.kind == "pending"]
     assert pending.label.endswith("[static-port-overcommit]")
+
+
+def test_input_without_ecs_resources_draws_a_picture_that_says_so(tmp_path: Path) -> None:
+    stack = Stack()
+    stack.add("Bucket", "AWS::S3::Bucket")
+    diagram = diagram_of(stack, tmp_path)
+    assert [n.label for n in diagram.nodes] == ["no ECS services or clusters in the templates given"]
+    if find_d2() is not None:
+        output = tmp_path / "nothing.svg"
+        render(diagram, str(output))
+        assert "no ECS services or clusters" in output.read_text()
+
+
+def test_an_unknown_host_port_is_drawn_as_unknown(tmp_path: Path) -> None:
+    stack = static_app(tasks=2, instances=2)
+    stack.parameters["Mode"] = {"Type": "String"}
+    stack.props("Task")["NetworkMode"] = ref("Mode")
+    diagram = diagram_of(stack, tmp_path)
+    ports = [n for n in diagram.nodes if n.kind == "host_port"]
+    assert ports and all(n.label.startswith("host port ?/tcp") and n.tone == "warning" for n in ports)
+    assert {e.flavor for e in diagram.edges} == {"unknown"}

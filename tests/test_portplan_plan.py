@@ -375,3 +375,38 @@ def test_short_names_drop_stack_resource_and_repeats() -> None:
     assert short_name("Lab/Static/Service/Service/Service", "X", "Lab") == "Static/Service"
     assert short_name("Lab/Cluster/Resource", "X", "Lab") == "Cluster"
     assert short_name(None, "Logical", "Lab") == "Logical"
+
+
+# -- what the templates leave open, and stacks of other templates -----------------------------------------
+
+
+def test_unknown_network_mode_or_host_port_is_planned_as_unknown() -> None:
+    # GIVEN a network mode and a host port from parameters nobody gave a value for
+    stack = static_app(tasks=3, instances=2)
+    stack.parameters.update({"Mode": {"Type": "String"}, "Port": {"Type": "Number"}})
+    stack.props("Task")["NetworkMode"] = ref("Mode")
+    stack.task("Other", [(81, 0, "tcp")])
+    stack.props("Other")["ContainerDefinitions"][0]["PortMappings"][0]["HostPort"] = ref("Port")
+    stack.service("OtherService", "Other", desired=2)
+    data = plan_of(stack)
+    for key in ("Service", "OtherService"):
+        row = rows(data)[key]
+        assert row["ports"][0]["host"] == "unknown" and row["fits"] is None
+    text = render_plan_text(data)
+    assert "?:80/tcp" in text and "?:81/tcp" in text
+    assert " any" not in text  # neither fits any: a static port the templates do not show may bound them
+    assert "  ?" in text
+
+
+def test_services_of_another_stack_carry_their_stack() -> None:
+    net = Stack("Net")
+    net.cluster()
+    net.capacity(min_size=2)
+    exported = net.export("RefCluster", ref("Cluster"))
+    app = Stack("App")
+    app.task("Task", [(80, 8080, "tcp")])
+    app.service("Service", "Task", desired=2, cluster={"Fn::ImportValue": exported})
+    del app.resources["Service"]["Metadata"]
+    data = plan_of(net, app)
+    assert rows(data)["Service"]["stack"] == "App"
+    assert "  App/Service  bridge" in render_plan_text(data)

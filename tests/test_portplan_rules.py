@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from portplan_builders import Stack, att, balanced_app, check, ids, ref, rules_of, static_app
 
-from constructs_lib.portplan import RULES
+from constructs_lib.portplan import RULES, build_model
 from constructs_lib.portplan.rules import RULES_BY_ID
 
 
@@ -638,3 +638,124 @@ def test_findings_are_sorted_and_deduplicated() -> None:
     keys = [(f.template, f.resource, f.rule, f.message) for f in first]
     assert len(keys) == len(set(keys))
     assert [f.rule for f in first] == ["static-port-overcommit", "reserved-host-port"]
+
+
+# -- issue 10: what real templates write -------------------------------------------------------------
+
+
+def test_reserved_ports_in_user_data_replace_the_defaults() -> None:
+    # GIVEN ECS_RESERVED_PORTS without 22: the agent no longer reserves it
+    stack = static_app(tasks=1, instances=1, host_port=22)
+    stack.props("AsgTemplate")["LaunchTemplateData"]["UserData"] = {
+        "Fn::Base64": {
+            "Fn::Join": [
+                "",
+                ["#!/bin/bash\necho ECS_CLUSTER=", ref("Cluster"), " >> /etc/ecs/ecs.config\n"
+                 "echo 'ECS_RESERVED_PORTS=[2375, 2376, 51678, 51679]' >> /etc/ecs/ecs.config\n"],
+            ]
+        }
+    }
+    assert rules_of(check(stack), "reserved-host-port") == []
+    # WHEN the list keeps 22 THEN it is reserved there, by the setting
+    listed = stack.props("AsgTemplate")["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Join"][1]
+    listed[2] = listed[2].replace("[2375", "[22, 2375")
+    (finding,) = rules_of(check(stack), "reserved-host-port")
+    assert "ECS_RESERVED_PORTS reserves on capacity Stack/Asg/ASG" in finding.message
+    assert "by default" not in finding.message
+
+
+@pytest.mark.parametrize(("value", "shown"), [(True, "True"), ("80a", "'80a'"), (float("nan"), "nan"), (80.5, "80.5")])
+def test_invalid_port_literal_values_that_are_no_numbers(value: object, shown: str) -> None:
+    stack = Stack()
+    stack.task("Task", [(80, 8080, "tcp")])
+    stack.props("Task")["ContainerDefinitions"][0]["PortMappings"][0]["ContainerPort"] = value
+    (finding,) = rules_of(check(stack), "invalid-port")
+    assert f"containerPort {shown}, which is not a port number" in finding.message
+
+
+def test_fn_if_around_a_port_mapping_is_no_invalid_port() -> None:
+    stack = static_app(tasks=1, instances=1)
+    stack.conditions = {"Debug": {"Fn::Equals": ["on", "off"]}}
+    stack.props("Task")["ContainerDefinitions"][0]["PortMappings"].append(
+        {"Fn::If": ["Debug", {"ContainerPort": 9229, "HostPort": 9229}, {"Ref": "AWS::NoValue"}]}
+    )
+    assert check(stack) == []
+    stack.conditions["Debug"] = {"Fn::Equals": ["on", "on"]}
+    plan_ports = [(m.container_port, m.host_port) for m in build_model([stack.loaded()]).task_definitions[("Stack.template.json", "Task")].mappings]
+    assert plan_ports == [(80, 8080), (9229, 9229)]
+
+
+def test_parameter_defaults_decide_and_say_so() -> None:
+    stack = static_app(tasks=3, instances=2)
+    stack.parameters["DesiredCount"] = {"Type": "Number", "Default": 3}
+    stack.props("Service")["DesiredCount"] = ref("DesiredCount")
+    (finding,) = check(stack)
+    assert finding.rule == "static-port-overcommit"
+    assert finding.message.endswith("(this assumes DesiredCount=3, its default)")
+    stack.parameters["DesiredCount"]["Default"] = 2
+    assert check(stack) == []
+
+
+def test_an_undecided_service_is_never_silent() -> None:
+    # GIVEN a dynamic service (no rule has anything to say about its ports) whose count nobody gave
+    stack = balanced_app()
+    stack.parameters["Count"] = {"Type": "Number"}
+    stack.props("Service")["DesiredCount"] = ref("Count")
+    (finding,) = check(stack)
+    assert (finding.rule, finding.resource) == ("unverifiable", "Service")
+    assert finding.message.startswith("not decided: its desired count is unknown (parameter Count of")
+    assert finding.fix == "pass --parameter Count=VALUE (the port-plan CLI), or acknowledge this finding"
+
+
+def test_a_missing_template_is_the_only_case_that_asks_for_templates() -> None:
+    stack = static_app(tasks=1, instances=1)
+    stack.props("Service")["Cluster"] = "shared-cluster"
+    (finding,) = check(stack)
+    assert "cluster 'shared-cluster' is not defined in the templates given" in finding.message
+    assert finding.fix.startswith("pass the template that defines what is missing too")
+
+
+def test_load_balancer_entries_naming_an_unknown_container_are_reported() -> None:
+    stack = balanced_app()
+    stack.parameters["Port"] = {"Type": "Number"}
+    stack.props("Service")["LoadBalancers"][0]["ContainerPort"] = ref("Port")
+    findings = check(stack)
+    assert ids(findings) == {("unverifiable", "Service")}
+    assert any("the container port of a load balancer entry is unknown" in f.message for f in findings)
+    # WITH a default THEN the entry is read and the path checked as usual
+    stack.parameters["Port"]["Default"] = 80
+    assert check(stack) == []
+
+
+def test_balancer_that_reaches_nowhere_is_an_error_even_beside_the_default_security_group() -> None:
+    # GIVEN instances without a security group of their own (the VPC's default one, not shown)
+    closed = [{"CidrIp": "255.255.255.255/32", "Description": "Disallow all traffic", "IpProtocol": "icmp",
+               "FromPort": 252, "ToPort": 86}]
+    stack = balanced_app(lb_egress=closed, open_range=None)
+    del stack.props("AsgTemplate")["LaunchTemplateData"]["SecurityGroupIds"]
+    (finding,) = check(stack)
+    assert (finding.rule, finding.resource) == ("dynamic-port-ingress", "LbSg")
+    assert "lets no traffic out on ports 32768-60999 to any destination" in finding.message
+    # WHEN the balancer may send anywhere THEN the default group keeps it an unknown
+    stack = balanced_app(open_range=None)
+    del stack.props("AsgTemplate")["LaunchTemplateData"]["SecurityGroupIds"]
+    assert [f.rule for f in check(stack)] == ["unverifiable"]
+
+
+def test_deadlock_fix_for_a_single_task_names_0_once() -> None:
+    (finding,) = check(static_app(tasks=1, instances=1, minimum=100, maximum=200))
+    assert finding.rule == "deployment-port-deadlock"
+    assert "which 1 task already holds on capacity" in finding.message
+    assert finding.fix.startswith("lower minimumHealthyPercent to 0 (one task stops first), or give capacity")
+    assert "or 0" not in finding.fix
+
+
+def test_health_check_consequence_is_ecs_refusing_the_service() -> None:
+    (finding,) = check(balanced_app(health_check_port="8081"))
+    assert "ECS refuses to create such a service (InvalidParameterException)" in finding.message
+
+
+def test_static_port_in_dynamic_range_consequence_is_a_failed_start() -> None:
+    (finding,) = check(static_app(tasks=1, instances=1, host_port=40000))
+    assert "the scheduler, which tracks static ports only, still places this task there" in finding.message
+    assert 'Bind for 0.0.0.0:40000 failed: port is already allocated' in finding.message

@@ -325,17 +325,49 @@ def _stack_resources(template: LoadedTemplate) -> Iterator[tuple[str, dict[str, 
 
 
 def _asset_child(template: LoadedTemplate, resource: dict[str, Any]) -> str | None:
-    """The file a CDK nested stack's template was synthesized to (`aws:asset:path`), if it names one
-    inside the parent's directory."""
+    """The file a CDK nested stack's template was synthesized to, if it names one inside the
+    parent's directory: the resource's `aws:asset:path` metadata, else (an app synthesized without
+    asset metadata) the asset manifest entry whose object key the TemplateURL ends in."""
     metadata = resource.get("Metadata")
     asset = metadata.get("aws:asset:path") if type(metadata) is dict else None
+    directory = os.path.dirname(template.path)
+    if asset is None and resource.get("Type") == "AWS::CloudFormation::Stack":
+        tail, _ = _reference_tail(template, resource)
+        asset = _asset_sources(directory).get(tail.rsplit("/", 1)[-1]) if tail else None
     if type(asset) is not str or not asset or os.path.isabs(asset):
         return None
-    directory = os.path.dirname(template.path)
     candidate = os.path.normpath(os.path.join(directory, asset))
     if os.path.dirname(os.path.realpath(candidate)) != os.path.realpath(directory):
         return None  # only files beside the parent, as CDK writes them
     return candidate
+
+
+def _asset_sources(directory: str) -> dict[str, str]:
+    """Object key -> source file of the file assets CDK's asset manifests (`*.assets.json`) in a
+    cloud assembly directory list."""
+    sources: dict[str, str] = {}
+    try:
+        names = [n for n in os.listdir(directory) if n.endswith(".assets.json")]
+    except OSError:
+        return sources
+    for name in sorted(names):
+        try:
+            with open(os.path.join(directory, name), "rb") as stream:
+                manifest = json.loads(stream.read())
+        except (OSError, ValueError, RecursionError):
+            continue
+        files = manifest.get("files") if isinstance(manifest, dict) else None
+        for entry in files.values() if isinstance(files, dict) else ():
+            source = entry.get("source") if isinstance(entry, dict) else None
+            path = source.get("path") if isinstance(source, dict) else None
+            destinations = entry.get("destinations")
+            if not isinstance(path, str) or not isinstance(destinations, dict):
+                continue
+            for destination in destinations.values():
+                key = destination.get("objectKey") if isinstance(destination, dict) else None
+                if isinstance(key, str):
+                    sources.setdefault(key, path)
+    return sources
 
 
 def _nested_label(parent: LoadedTemplate, logical_id: str, resource: dict[str, Any]) -> str:
@@ -353,7 +385,19 @@ def _with_nested(template: LoadedTemplate, seen: set[str], depth: int = 0) -> It
     unlinked: list[tuple[str, str, str]] = []
     for logical_id, resource in _stack_resources(template):
         child_path = _asset_child(template, resource)
-        if child_path is None or depth >= _MAX_NESTING:
+        if child_path is None:
+            tail, _ = _reference_tail(template, resource)
+            if tail is not None:  # a nested stack that is no asset of this assembly
+                shown = _segments(tail)[-1] if _segments(tail) else tail
+                unlinked.append(
+                    (
+                        logical_id,
+                        f"the template of nested stack {logical_id} ({tail}) is not among the templates given",
+                        f"pass {shown} too",
+                    )
+                )
+            continue
+        if depth >= _MAX_NESTING:
             continue
         child_name = os.path.normpath(os.path.join(os.path.dirname(template.name), os.path.basename(child_path)))
         if not os.path.isfile(child_path):

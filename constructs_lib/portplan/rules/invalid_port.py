@@ -18,7 +18,7 @@ RULE = Rule(
 
 
 def check(plan: PortPlan) -> Iterator[Finding]:
-    """A containerPort or hostPort outside 1-65535 (hostPort 0 means dynamic)."""
+    """A containerPort or hostPort outside 1-65535 (hostPort 0 means dynamic), or no port number at all."""
     for definition in plan.task_definitions.values():
         for mapping in definition.mappings:
             problems = []
@@ -30,6 +30,7 @@ def check(plan: PortPlan) -> Iterator[Finding]:
             host = mapping.host_port
             if isinstance(host, int) and not 0 <= host <= 65535:
                 problems.append(f"maps hostPort {host}, outside 1-65535 (0 means dynamic)")
+            problems.extend(f"maps {value}" for value in mapping.invalid)  # true, "80a", NaN
             for problem in problems:
                 yield RULE.finding(
                     definition.origin,
