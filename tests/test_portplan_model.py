@@ -990,3 +990,8 @@ def test_a_resource_type_that_is_no_string_is_skipped() -> None:
     stack.resources["Odd"] = {"Type": {"Ref": "X"}, "Properties": {}}
     stack.resources["Odder"] = {"Type": ["AWS::ECS::Service"]}
     assert [f.rule for f in check(stack)] == ["static-port-overcommit"]
+
+
+def test_bottlerocket_settings_name_the_cluster() -> None:
+    user_data = {"Fn::Base64": {"Fn::Sub": '[settings.ecs]\ncluster = "${Cluster}"\n\n[settings.host-containers.admin]\nenabled = false\n'}}
+    assert asg_with(user_data).cluster == CLUSTER

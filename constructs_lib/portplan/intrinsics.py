@@ -215,6 +215,18 @@ class Resolver:
         self._condition_values: dict[str, _Tracked] = {}
         self._evaluating: set[str] = set()
 
+    @property
+    def may_assume(self) -> bool:
+        """Whether a value of this template may rest on a parameter default (its own, or a parent's)."""
+        if self.parent is not None:
+            return True
+        for declaration in self.parameters.values():
+            if isinstance(declaration, dict) and "Default" in declaration:
+                kind = declaration.get("Type")
+                if not (isinstance(kind, str) and kind.startswith("AWS::SSM::Parameter::Value<")):
+                    return True
+        return False
+
     # -- values ---------------------------------------------------------------------------------
 
     def value(self, node: Any, depth: int = 0) -> Any:
@@ -299,8 +311,11 @@ class Resolver:
             if not isinstance(value, list):
                 return Unknown(f"a {type(value).__name__} where a list is expected")
             node = value
-        if not any(type(item) is dict and len(item) == 1 for item in node):
-            return node
+        for item in node:
+            if type(item) is dict and len(item) == 1:
+                break
+        else:
+            return node  # nothing to choose between: the list as written
         items = []
         for item in node:
             chosen = self.branch(item) if type(item) is dict and len(item) == 1 else item

@@ -317,11 +317,16 @@ STACK_TYPES = frozenset({"AWS::CloudFormation::Stack", "AWS::Serverless::Applica
 _MAX_NESTING = 16
 
 
-def _stack_resources(template: LoadedTemplate) -> Iterator[tuple[str, dict[str, Any]]]:
+def _stack_resources(template: LoadedTemplate) -> list[tuple[str, dict[str, Any]]]:
     resources = template.body.get("Resources")
-    for logical_id, resource in resources.items() if isinstance(resources, dict) else ():
-        if type(resource) is dict and type(resource.get("Type")) is str and resource["Type"] in STACK_TYPES:
-            yield str(logical_id), resource
+    if not isinstance(resources, dict):
+        return []
+    stack, application = "AWS::CloudFormation::Stack", "AWS::Serverless::Application"
+    return [
+        (str(logical_id), resource)
+        for logical_id, resource in resources.items()
+        if type(resource) is dict and ((kind := resource.get("Type")) == stack or kind == application)
+    ]
 
 
 def _asset_child(template: LoadedTemplate, resource: dict[str, Any]) -> str | None:

@@ -11,7 +11,8 @@ wins over an earlier one, and a `>` (or a cfn-init `files` entry) starts the fil
 
 cloud-init runs user data only in a format it knows (a `#!` script, `#cloud-config`, MIME
 multipart, ...): other text is not run, so it sets nothing and the instances join the cluster
-named `default` (`AgentSettings.ignored` says so).
+named `default` (`AgentSettings.ignored` says so). Bottlerocket reads TOML settings instead:
+`[settings.ecs]` `cluster = "..."` names its cluster.
 """
 
 from __future__ import annotations
@@ -146,6 +147,8 @@ class _Reader:
         lowered = start[:32].lower()
         if lowered.startswith(("content-type:", "mime-version:")):
             self._multipart(start)
+        elif lowered.startswith("[settings"):
+            self._bottlerocket(start)
         elif lowered.startswith("#cloud-config"):
             self._cloud_config(start)
         else:
@@ -195,6 +198,18 @@ class _Reader:
         for line in lines:
             for name, value in _AGENT_SETTING.findall(line):
                 self.values[name] = value
+
+    def _bottlerocket(self, text: str) -> None:
+        """Bottlerocket's TOML settings: `cluster = "..."` under `[settings.ecs]` is its ECS_CLUSTER."""
+        section = ""
+        for line in text.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("["):
+                section = stripped.strip("[] ")
+            elif section == "settings.ecs":
+                key, equals, value = stripped.partition("=")
+                if equals and key.strip() == "cluster":
+                    self.written([f"ECS_CLUSTER={value.strip().strip(chr(34) + chr(39))}"], fresh=False)
 
     def _multipart(self, text: str) -> None:
         message = email.message_from_string(text)

@@ -157,9 +157,15 @@ class FamilyBuilder:
     def each(self, raw: Resources, kind: str) -> Iterator[RawResource]:
         """One template's resources of type `kind`; while one is modelled, the parameter defaults its
         values rest on are noted against it."""
+        items = raw.get(kind, ())
+        if not items or not items[0].resolver.may_assume:
+            return iter(items)  # no default to note: no need to follow which resource reads it
+        return self._focused(items)
+
+    def _focused(self, items: list[RawResource]) -> Iterator[RawResource]:
         notes = self.refs.notes
         try:
-            for item in raw.get(kind, ()):
+            for item in items:
                 notes.focus = item.key
                 yield item
         finally:

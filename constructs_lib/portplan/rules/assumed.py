@@ -38,15 +38,21 @@ class _Related:
 
     def __init__(self, plan: PortPlan) -> None:
         self.plan = plan
-        self.sharing: dict[Key, set[Key]] = {}
-        placed = static_port_facts(plan).placed
-        for item in placed:
-            asgs = {m.asg for m in item.pool.members}
-            self.sharing[item.key] = {
-                other.key
-                for other in placed
-                if other is not item and other.ports & item.ports and asgs & {m.asg for m in other.pool.members}
-            }
+        self.placed = {item.key: item for item in static_port_facts(plan).placed}
+        self.holders: dict[tuple[Key, tuple[str, int]], set[Key]] = {}  # (group, static port) -> services
+        for item in self.placed.values():
+            for member in item.pool.members:
+                for port in item.ports:
+                    self.holders.setdefault((member.asg, port), set()).add(item.key)
+
+    def sharing(self, key: Key) -> set[Key]:
+        """The services holding one of the service's static ports on one of its groups."""
+        item = self.placed.get(key)
+        if item is None:
+            return set()
+        found = set().union(*(self.holders.get((m.asg, p), ()) for m in item.pool.members for p in item.ports))
+        found.discard(key)
+        return found
 
     def of(self, key: Key) -> set[Key]:
         plan = self.plan
@@ -54,7 +60,7 @@ class _Related:
         service = plan.services.get(key)
         if service is not None:
             keys.update(self._service(key))
-            for other in self.sharing.get(key, ()):
+            for other in self.sharing(key):
                 keys.update(self._service(other))
         if key in plan.task_definitions:
             keys.update(plan.landing.get(key, ()))

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Sequence
+from weakref import WeakKeyDictionary
 
 from ..findings import WARNING, Finding
-from ..intrinsics import Unknown
+from ..intrinsics import Key, Unknown
 from ..model import Origin, PortPlan, Service
 from .facts import definition_of
 from .rule import Rule
@@ -72,9 +73,21 @@ def check(plan: PortPlan) -> Iterator[Finding]:
         yield unverifiable(origin, f"{why}: what it defines is not checked")
 
 
+_UNDECIDED: WeakKeyDictionary[PortPlan, dict[Key, list[str]]] = WeakKeyDictionary()
+
+
 def undecided(plan: PortPlan, service: Service) -> list[str]:
     """What keeps a service from being decided (desired count, host ports and capacity known); empty
-    when it is decided, and for a service placed on Fargate (no instance ports to check)."""
+    when it is decided, and for a service placed on Fargate (no instance ports to check).
+    Worked out once per plan and service."""
+    known = _UNDECIDED.setdefault(plan, {})
+    found = known.get(service.origin.key)
+    if found is None:
+        found = known[service.origin.key] = _undecided(plan, service)
+    return found
+
+
+def _undecided(plan: PortPlan, service: Service) -> list[str]:
     pool = plan.pools.get(service.origin.key)
     if pool is None and service.launch_type == "FARGATE":
         return []
