@@ -223,3 +223,17 @@ def shared_cluster(app: cdk.App, name: str, bad: bool) -> None:
 def staged(scope: cdk.Stage, bad: bool) -> None:
     """Stacks inside a Stage: a static service of 3 (bad) or 2 tasks on 2 instances."""
     static_service(cdk.Stack(scope, "Api"), desired=3 if bad else 2)
+
+
+def included(stack: cdk.Stack, bad: bool) -> None:
+    """The hand-written template with parameters and conditions (tests/fixtures/portplan/real), as
+    CfnInclude brings such a template into a CDK app: its defaults overcommit tcp/8080 (bad); with
+    InstanceCount given as 3 (good) all 3 tasks fit."""
+    from pathlib import Path
+
+    from aws_cdk import cloudformation_include as cfn_include
+
+    template = Path(__file__).parent / "fixtures" / "portplan" / "real" / "params-conditions.yaml"
+    cfn_include.CfnInclude(
+        stack, "Template", template_file=str(template), parameters=None if bad else {"InstanceCount": 3}
+    )

@@ -84,7 +84,7 @@ def real_assembly(tmp_path_factory):
     import aws_cdk as cdk
 
     from constructs_lib import PortPlanChecks
-    from tests.port_scenarios import nested_service, shared_cluster, staged
+    from tests.port_scenarios import included, nested_service, shared_cluster, staged
 
     outdir = tmp_path_factory.mktemp("real")
     app = make_app(outdir=str(outdir))
@@ -93,6 +93,7 @@ def real_assembly(tmp_path_factory):
         nested_service(cdk.Stack(app, f"nested-{'bad' if bad else 'good'}"), bad)
         shared_cluster(app, f"weak-{'bad' if bad else 'good'}", bad)
         staged(cdk.Stage(app, f"Stage{'Bad' if bad else 'Good'}"), bad)
+        included(cdk.Stack(app, f"included-{'bad' if bad else 'good'}"), bad)
     accepted = nested_service(cdk.Stack(app, "nested-acknowledged"), True)
     cdk.Validations.of(accepted.service).acknowledge(
         cdk.Acknowledgment(id="port-plan::static-port-overcommit", reason="a third instance joins later")
@@ -134,6 +135,19 @@ def test_weak_cross_stack_references_are_followed_through_the_plugin(real_assemb
     assert not any(path.startswith("weak-good") for _, path in errors)
 
 
+def test_hand_written_parameters_and_conditions_through_the_plugin(real_assembly):
+    # defaults apply in the synth door: Environment=prod picks ProdService, 3 tasks on 2 instances
+    _, plugin = real_assembly
+    errors = _errors_by_path(plugin)
+    assert ("static-port-overcommit", "included-bad/Template/ProdService") in errors
+    assert not any(path.startswith("included-good/") for _, path in errors)
+    [violation] = [
+        v for v in plugin["violations"]
+        if v["violatingConstructs"][0]["constructPath"] == "included-bad/Template/ProdService"
+    ]
+    assert "DesiredCount=3, its default" in violation["description"]
+
+
 def test_stage_errors_are_also_reported_without_a_construct(real_assembly):
     # cdk synth without stack names keeps only violations of the stacks it selects, or without a construct
     _, plugin = real_assembly
@@ -154,7 +168,13 @@ def test_the_cli_finds_the_same_errors(real_assembly):
     document = json.loads(result.stdout)
     # (this synth writes no construct paths into the templates: the CLI names templates and logical ids)
     errors = sorted((f["rule"], Path(f["template"]).name) for f in document["findings"] if f["severity"] == "error")
-    prefixes = ["StageBadApi", "nestedacknowledgedServices", "nestedbadServices", "weak-bad-service.template"]
-    assert [rule for rule, _ in errors] == ["static-port-overcommit"] * 4
+    prefixes = [
+        "StageBadApi",
+        "included-bad.template",
+        "nestedacknowledgedServices",
+        "nestedbadServices",
+        "weak-bad-service.template",
+    ]
+    assert [rule for rule, _ in errors] == ["static-port-overcommit"] * 5
     assert all(name.startswith(prefix) for (_, name), prefix in zip(errors, prefixes)), errors
-    assert document["summary"]["decided"] == document["summary"]["services"] == 7
+    assert document["summary"]["decided"] == document["summary"]["services"] == 9

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from portplan_builders import Stack, ref
 
 from constructs_lib.portplan import PortPlanInputError, check_paths, load_templates
@@ -400,3 +402,34 @@ def test_a_template_given_alone_takes_its_stack_name_from_the_manifest(tmp_path:
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     (template, *_) = load_templates([str(tmp_path / "Parent.template.json")])
     assert template.stack_name == "prod-parent"
+
+
+odd_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 70000) | st.floats() | st.text(max_size=12)
+    | st.sampled_from(["child.yaml", "../child.yaml", "/etc/passwd", "https://x/child.yaml", "AWS::CloudFormation::Stack"]),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(
+        st.sampled_from(["Ref", "Fn::Sub", "Fn::Join", "Fn::If", "aws:asset:path", "TemplateURL", "Location", "x"]),
+        children,
+        max_size=2,
+    ),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    where=st.sampled_from(["Type", "Properties", "Metadata", "TemplateURL", "Location", "Parameters", "Condition"]),
+    value=odd_values,
+)
+def test_odd_stack_resources_never_raise(tmp_path_factory: pytest.TempPathFactory, where: str, value: object) -> None:
+    directory = tmp_path_factory.mktemp("odd")
+    (directory / "child.yaml").write_text("Resources:\n  C: {Type: AWS::ECS::Cluster}\n")
+    resource: dict = {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "child.yaml"}}
+    if where in ("TemplateURL", "Location", "Parameters"):
+        resource["Properties"][where] = value
+    else:
+        resource[where] = value
+    (directory / "parent.json").write_text(json.dumps({"Resources": {"Child": resource}}))
+    check_paths([str(directory)])
+    check_paths([str(directory / "parent.json")])
