@@ -1,6 +1,6 @@
 """The port plan's command line.
 
-    port-plan check PATH... [--format text|json]
+    port-plan check PATH... [--format text|json|sarif]
     port-plan plan PATH... [--format text|json|markdown]
     port-plan diagram PATH... -o FILE.svg|FILE.png|FILE.mmd
 
@@ -40,7 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Check templates, directories of templates, or cloud assemblies (cdk.out).",
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="a template file, a directory, or cdk.out")
-    check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="output format (default: text; sarif: SARIF 2.1.0 for GitHub code scanning)",
+    )
     plan = commands.add_parser(
         "plan",
         help="show per cluster its capacity and per service how many tasks fit",
@@ -92,6 +97,10 @@ def _check(paths: Sequence[str], output: str, exit_when_done: bool) -> int:
     status = 1 if any(f.severity == "error" for f in findings) else 0
     if output == "json":
         _emit(lambda out: out.write(json.dumps({"findings": [f.as_dict() for f in findings]}, indent=2) + "\n"))
+    elif output == "sarif":
+        from .portplan.sarif import render_sarif
+
+        _emit(lambda out: out.write(render_sarif(findings)))
     else:
         _emit(lambda out: _write_text(findings, len(plan.template_paths), out))
     return _done(status, exit_when_done)

@@ -1,4 +1,4 @@
-"""The command line door: `port-plan check PATH... [--format text|json]`, exit codes 0 / 1 / 2."""
+"""The command line door: `port-plan check PATH... [--format text|json|sarif]`, exit codes 0 / 1 / 2."""
 
 from __future__ import annotations
 
@@ -213,7 +213,7 @@ def test_cross_stack_files_line_up(
         (["check"], "port-plan: error: the following arguments are required: PATH"),
         (
             ["check", "cdk-out", "--format", "xml"],
-            "port-plan: error: argument --format: invalid choice: 'xml' (choose from 'text', 'json')",
+            "port-plan: error: argument --format: invalid choice: 'xml' (choose from 'text', 'json', 'sarif')",
         ),
         (
             ["frobnicate"],
@@ -238,7 +238,7 @@ def test_empty_directory_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "--help")
-    assert code == 0 and "--format {text,json}" in out
+    assert code == 0 and "--format {text,json,sarif}" in out
 
 
 def python_m(*argv: str, cwd: Path = FIXTURES) -> subprocess.CompletedProcess[str]:
