@@ -19,7 +19,8 @@ BIN = Path(sys.executable).parent
 
 
 def job_steps() -> list[dict[str, Any]]:
-    [workflow] = [b for b in re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "ci.md").read_text(), re.DOTALL) if "jobs:" in b]
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "ci.md").read_text(), re.DOTALL)
+    [workflow] = [block for block in blocks if "jobs:" in block]
     (job,) = yaml.safe_load(workflow)["jobs"].values()
     return job["steps"]
 

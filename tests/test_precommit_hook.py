@@ -41,7 +41,12 @@ def pre_commit(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> subp
         capture_output=True,
         text=True,
         timeout=120,
-        env={**clean, "PATH": f"{BIN}{os.pathsep}{clean.get('PATH', '')}", "PRE_COMMIT_HOME": str(cwd.parent / "home"), **(env or {})},
+        env={
+            **clean,
+            "PATH": f"{BIN}{os.pathsep}{clean.get('PATH', '')}",
+            "PRE_COMMIT_HOME": str(cwd.parent / "home"),
+            **(env or {}),
+        },
     )
 
 
@@ -110,9 +115,12 @@ def test_the_hook_selects_templates_by_name(name: str, selected: bool) -> None:
 
 def test_a_good_template_passes_and_other_json_is_left_alone(tmp_path: Path) -> None:
     # GIVEN a clean template beside JSON and YAML that is no template
-    repo = repository(tmp_path, {"infra/app.template.json": template(static_app(tasks=2, instances=2), tmp_path), **OTHER_FILES})
+    good = template(static_app(tasks=2, instances=2), tmp_path)
+    repo = repository(tmp_path, {"infra/app.template.json": good, **OTHER_FILES})
     # (handed to the check, such a file would fail it)
-    refused = subprocess.run([str(BIN / "port-plan"), "check", "package.json"], cwd=repo, capture_output=True, text=True)
+    refused = subprocess.run(
+        [str(BIN / "port-plan"), "check", "package.json"], cwd=repo, capture_output=True, text=True, timeout=60
+    )
     assert refused.returncode == 2
     # WHEN pre-commit runs the hook on every file THEN it passes
     result = pre_commit("run", "--all-files", cwd=repo)
@@ -127,7 +135,8 @@ def test_a_bad_template_fails_the_hook_with_the_finding(tmp_path: Path) -> None:
     result = pre_commit("run", "--all-files", cwd=repo)
     assert result.returncode == 1
     assert re.search(r"^ECS port plan\.+Failed$", result.stdout, re.MULTILINE)
-    assert "Stack/Service/Service (template.yaml: Service)\n  error[static-port-overcommit]: 3 tasks need tcp/8080" in result.stdout
+    reported = "Stack/Service/Service (template.yaml: Service)\n  error[static-port-overcommit]: 3 tasks need tcp/8080"
+    assert reported in result.stdout
     assert "1 error, 0 warnings in 2 templates" in result.stdout
 
 
@@ -153,5 +162,6 @@ def test_a_stack_is_checked_with_the_stack_it_imports_from(tmp_path: Path) -> No
     # THEN the hook is serial: each overcommit across two stacks is found
     assert result.returncode == 1, result.stdout
     for index in range(4):
-        assert f"App{index}/Service/Service (app{index}.template.json: Service)\n  error[static-port-overcommit]" in result.stdout
+        reported = f"App{index}/Service/Service (app{index}.template.json: Service)\n  error[static-port-overcommit]"
+        assert reported in result.stdout
     assert "4 errors, 0 warnings in 8 templates" in result.stdout

@@ -96,7 +96,9 @@ def test_the_validator_rejects_what_is_not_sarif(tmp_path: Path) -> None:
 # -- results ------------------------------------------------------------------------------------------
 
 
-def test_an_error_and_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_error_and_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # GIVEN one template with an overcommitted static port inside the dynamic range
     monkeypatch.chdir(tmp_path)
     path = Path(error_and_warning_template().write(tmp_path))
@@ -170,7 +172,10 @@ def test_yaml_template(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.M
     assert schema_errors(log) == []
     assert code == 1
     results = only_run(log)["results"]
-    assert [(r["ruleId"], r["level"]) for r in results] == [("static-port-overcommit", "error"), ("unverifiable", "warning")]
+    assert [(r["ruleId"], r["level"]) for r in results] == [
+        ("static-port-overcommit", "error"),
+        ("unverifiable", "warning"),
+    ]
     for result in results:
         assert location(result)["physicalLocation"] == {
             "artifactLocation": {"uri": "yaml/short-tags.yaml", "uriBaseId": "%SRCROOT%"},
@@ -216,7 +221,9 @@ def test_warnings_alone_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert [r["level"] for r in only_run(log)["results"]] == ["warning"]
 
 
-def test_bad_input_exits_2_with_nothing_on_stdout(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_input_exits_2_with_nothing_on_stdout(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(FIXTURES / "portplan")
     code = main(["check", "bad/invalid.json", "--format", "sarif"])
     captured = capsys.readouterr()
@@ -266,7 +273,9 @@ def test_the_information_uri_comes_from_the_project_urls() -> None:
 
 
 def finding(template_path: str, *, rule: str = "static-port-overcommit", template: str = "t.json") -> Finding:
-    return Finding(rule, "error", template, "Service", "App/Service/Resource", "too many tasks", "run fewer", template_path)
+    return Finding(
+        rule, "error", template, "Service", "App/Service/Resource", "too many tasks", "run fewer", template_path
+    )
 
 
 def test_a_template_outside_the_working_directory_gets_an_absolute_uri(tmp_path: Path) -> None:
@@ -377,7 +386,10 @@ VALUES = st.recursive(
 SECTIONS = {
     # "Resources" inside a resource too: only the top-level mapping counts
     "Resources": st.dictionaries(
-        LOGICAL_IDS, st.dictionaries(st.sampled_from(["Type", "Properties", "Resources"]), VALUES), min_size=1, max_size=6
+        LOGICAL_IDS,
+        st.dictionaries(st.sampled_from(["Type", "Properties", "Resources"]), VALUES),
+        min_size=1,
+        max_size=6,
     ),
     "Parameters": st.dictionaries(LOGICAL_IDS, VALUES, max_size=2),
     "Outputs": st.dictionaries(LOGICAL_IDS, VALUES, max_size=2),
@@ -394,7 +406,9 @@ def templates(draw: st.DrawFn) -> dict[str, Any]:
 
 @settings(max_examples=60, deadline=None)
 @given(template=templates(), layout=st.sampled_from(["json", "json1", "json2", "yaml"]))
-def test_resource_lines_agree_with_a_yaml_parser(template: dict[str, Any], layout: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_resource_lines_agree_with_a_yaml_parser(
+    template: dict[str, Any], layout: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     if layout == "yaml":
         text = yaml.safe_dump(template, sort_keys=False)
     else:
