@@ -136,3 +136,63 @@ def test_container_logs_can_use_a_kms_key():
     Template.from_stack(stack).has_resource_properties(
         "AWS::Logs::LogGroup", {"KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^Key"), "Arn"]}}
     )
+
+
+# Tokens: a deploy-time container port is carried as it is; a deploy-time host port is refused,
+# because static or dynamic must be known at synth.
+
+
+def parameter(stack, name):
+    import aws_cdk as cdk
+
+    return cdk.CfnParameter(stack, name, type="Number", default=80).value_as_number
+
+
+def test_token_container_port_is_carried_to_the_template():
+    # GIVEN a container port that is a CloudFormation parameter
+    app = make_app()
+    stack = make_stack_in(app)
+    port = parameter(stack, "ContainerPort")
+    web = BridgeTaskDefinition(stack, "Web", image=IMAGE, port_mappings=[PortMapping(port, host_port=8080)])
+    # WHEN the app synthesizes THEN the mapping refers to the parameter and no check trips on it
+    app.synth()
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {"ContainerDefinitions": [Match.object_like(
+            {"PortMappings": [{"ContainerPort": {"Ref": "ContainerPort"}, "HostPort": 8080, "Protocol": "tcp"}]}
+        )]},
+    )
+    assert web.find_mapping(port) is web.port_mappings[0]
+    assert str(web.port_mappings[0]) == "8080:<token>/tcp"
+
+
+def test_token_host_port_is_refused_as_a_deploy_time_value():
+    stack = make_stack()
+    with pytest.raises(ValueError) as error:
+        PortMapping(80, host_port=parameter(stack, "HostPort"))
+    message = str(error.value)
+    assert message.startswith("PortMapping host_port is a deploy-time value (a token)")
+    assert "pass the port number, or leave host_port out for a dynamic mapping" in message
+    assert "e+289" not in message and "\n" not in message
+
+
+def test_token_protocol_is_refused_as_a_deploy_time_value():
+    import aws_cdk as cdk
+
+    stack = make_stack()
+    protocol = cdk.CfnParameter(stack, "Protocol", default="tcp").value_as_string
+    with pytest.raises(ValueError, match="protocol is a deploy-time value"):
+        PortMapping(80, protocol=protocol)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"container_port": 80.5}, "container_port 80.5 is not a whole number"),
+        ({"container_port": True}, "container_port True is not a whole number"),
+        ({"container_port": 80, "host_port": "8080"}, "host_port '8080' is not a whole number"),
+    ],
+)
+def test_ports_must_be_whole_numbers(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PortMapping(**kwargs)
