@@ -12,16 +12,17 @@ from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from constructs_lib import PortPlanChecks
 from stacks.bridge_lab_stack import BridgeLabStack
-from stacks.settings import LabSettings, SettingsError
+from stacks.settings import LabSettings, SettingsError, parse_compliance
 
 COMPLIANCE_PACKS = {"nist80053r5": NIST80053R5Checks}
 
 
 def main() -> None:
     app = cdk.App()
+    context = app.node.get_all_context()
     try:
-        settings = LabSettings.from_context(app.node.try_get_context)
-        extra_pack = _compliance_pack(app.node.try_get_context("compliance"))
+        settings = LabSettings.from_app_context(context)
+        pack = parse_compliance(context.get("compliance"), COMPLIANCE_PACKS)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
@@ -32,18 +33,10 @@ def main() -> None:
         description="ECS workshop: bridge network mode with static and dynamic host ports",
     )
     plugins = [AwsSolutionsChecks(), PortPlanChecks()]
-    if extra_pack is not None:
-        plugins.append(extra_pack())
+    if pack is not None:
+        plugins.append(COMPLIANCE_PACKS[pack]())
     cdk.Validations.of(app).add_plugins(*plugins)
     app.synth()
-
-
-def _compliance_pack(name):
-    if name is None:
-        return None
-    if name not in COMPLIANCE_PACKS:
-        raise SettingsError(f"compliance={name!r} is not a known pack; allowed: {', '.join(COMPLIANCE_PACKS)}.")
-    return COMPLIANCE_PACKS[name]
 
 
 if __name__ == "__main__":

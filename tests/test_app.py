@@ -80,13 +80,58 @@ def run_app(context):
     "context, message",
     [
         ({"lab:instanceCount": "many"}, "error: lab:instanceCount='many' is not an integer; allowed: an integer from 1 to 10."),
+        ({"lab:instanceCount": "\u0663"}, "error: lab:instanceCount='\u0663' is not an integer; allowed: an integer from 1 to 10."),
+        (
+            {"lab:instanceCount": "9" * 5000},
+            "error: lab:instanceCount='99999999999999999999'... (5000 characters) is not an integer; "
+            "allowed: an integer from 1 to 10.",
+        ),
+        ({"lab:dynamicDesiredCount": True}, "error: lab:dynamicDesiredCount=True is not an integer; allowed: an integer from 0 to 50."),
+        ({"lab:dynamicDesiredCount": 2.5}, "error: lab:dynamicDesiredCount=2.5 is not an integer; allowed: an integer from 0 to 50."),
+        (
+            {"lab:labs": ["static", 1]},
+            "error: lab:labs=['static', 1] is not a list of labs; allowed: a comma-separated subset of static, "
+            "dynamic, at least one, each once.",
+        ),
+        (
+            {"lab:instanceType": "foo.bar"},
+            "error: lab:instanceType='foo.bar' is not an EC2 instance type; allowed: a lowercase EC2 instance type "
+            "such as t3.small, m7i.large or t4g.medium.",
+        ),
+        (
+            {"lab:instancecount": "3"},
+            "error: unknown knob 'lab:instancecount' (did you mean lab:instanceCount?); known knobs: "
+            "lab:instanceCount, lab:instanceType, lab:staticDesiredCount, lab:dynamicDesiredCount, lab:labs.",
+        ),
         ({"compliance": "pci"}, "error: compliance='pci' is not a known pack; allowed: nist80053r5."),
+        ({"compliance": ["nist80053r5"]}, "error: compliance=['nist80053r5'] is not a known pack; allowed: nist80053r5."),
     ],
 )
 def test_bad_knob_stops_synth_with_one_line(context, message):
     result = run_app(context)
     assert result.returncode == 2
     assert result.stderr.strip() == message
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_knob_in_cdk_json_stops_cdk_synth_with_one_line(tmp_path):
+    # GIVEN a cdk.json whose lab:labs holds a number (an AttributeError once) and the real CDK CLI
+    context = {**json.loads((ROOT / "cdk.json").read_text())["context"], "lab:labs": ["static", 1]}
+    app = f"{sys.executable} {ROOT / 'app.py'}"
+    (tmp_path / "cdk.json").write_text(json.dumps({"app": app, "context": context}))
+    # WHEN `cdk synth` runs the app
+    result = subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices", "-o", str(tmp_path / "out")],
+        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300,
+    )
+    # THEN the app's one line is on stderr, the app exited 2 (the CLI says so and exits 1), no traceback
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0
+    assert lines[0] == (
+        "error: lab:labs=['static', 1] is not a list of labs; allowed: a comma-separated subset of static, "
+        "dynamic, at least one, each once."
+    )
+    assert lines[-1].endswith("Subprocess exited with error 2"), lines
     assert "Traceback" not in result.stderr
 
 
