@@ -103,15 +103,19 @@ def check_knob_names(names: Iterable[str]) -> None:
 
 
 def parse_instance_type(raw: object) -> str:
-    """The one place ``lab:instanceType`` is judged.
+    """The one place ``lab:instanceType`` is judged: by form (lowercase ASCII, EC2's ``family.size``
+    naming, at most 32 characters, which is also what CDK can read), then against the instance
+    types the port plan's instance facts know (``constructs_lib.portplan.instance_types``)."""
+    from constructs_lib.portplan.instance_types import instance_type, source
 
-    Today by form only: lowercase ASCII, EC2's ``family.size`` naming, at most 32 characters,
-    which is also what CDK can read. A check against the real list of instance types belongs
-    here, and only here.
-    """
     allowed = "allowed: a lowercase EC2 instance type such as t3.small, m7i.large or t4g.medium"
     if not isinstance(raw, str) or len(raw) > _INSTANCE_TYPE_MAX_CHARS or not _INSTANCE_TYPE.fullmatch(raw):
         raise SettingsError(f"lab:instanceType={_show(raw)} is not an EC2 instance type; {allowed}.")
+    if instance_type(raw) is None:
+        raise SettingsError(
+            f"lab:instanceType={_show(raw)} is not an EC2 instance type ECS can run on; {allowed} "
+            f"(the known types: {source()})."
+        )
     return raw
 
 

@@ -131,6 +131,13 @@ def test_instance_types_of_ec2_form_pass(value):
     assert parse_instance_type(value) == value
 
 
+@pytest.mark.parametrize("value", ["t9.small", "mac2.metal", "t2.8xlarge", "c4.metal"])
+def test_instance_types_of_ec2_form_that_do_not_exist_are_refused(value):
+    # GIVEN a name of EC2's form that no EC2 instance type has (or a macOS type, where ECS cannot run)
+    with pytest.raises(SettingsError, match="is not an EC2 instance type ECS can run on; allowed: .* known types: EC2"):
+        parse_instance_type(value)
+
+
 @pytest.mark.parametrize("value", ["foo.bar", "t3.Small", "T3.small", "t3", "t3.", ".small", "t3.small ",
                                    "t\u0663.small", "t3..small", "t3.small.large", "t123.small", "u-6tb1.metal",
                                    "t3.0xlarge", "t3.smal", "t3.metal-xl", 3, None, ["t3.small"], "t3.small" * 10])
