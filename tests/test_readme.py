@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from constructs_lib.portplan import RULES
+from constructs_lib.portplan.plan import DYNAMIC
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -21,6 +22,17 @@ def test_rules_table_matches_the_catalogue():
         assert row in README, f"README's row for {rule.id} is out of date"
     documented = re.findall(r"^\| `([a-z-]+)` \| (?:error|warning) \|", README, re.MULTILINE)
     assert documented == [rule.id for rule in RULES]
+
+
+def test_what_the_package_installs_is_documented():
+    from importlib.metadata import distribution
+
+    installed = distribution("constructs-lib")  # the editable install of this checkout
+    for script in installed.entry_points.select(group="console_scripts"):
+        assert f"`{script.name} check cdk.out`" in README
+    assert "test" in installed.metadata.get_all("Provides-Extra") and '"constructs-lib[test] @' in README
+    assert f'`"host": "{DYNAMIC}"`' in (ROOT / "docs" / "plan-and-diagram.md").read_text()
+    assert f'`"{DYNAMIC}"` when the agent picks it' in README
 
 
 def test_reuse_example_synthesizes(tmp_path):
