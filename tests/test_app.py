@@ -51,6 +51,27 @@ def test_port_plan_of_the_lab_is_clean(synthesized):
     assert json.loads(result.stdout) == {"findings": []}
 
 
+def test_make_synth_summary_reads_the_report(synthesized):
+    _, outdir = synthesized
+    result = subprocess.run(
+        [sys.executable, "-m", "constructs_lib.validation_summary", str(outdir),
+         "--plugin", "port-plan", "--plugin", "AwsSolutions"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((outdir / "validation-report.json").read_text())
+    suppressed = [v for p in report["pluginReports"] for v in p.get("suppressedViolations", [])]
+    kept = sum(len(v["violatingConstructs"]) for v in suppressed)
+    assert kept > 0
+    assert result.stdout.splitlines() == [
+        "port plan: passed, 0 errors, 0 warnings",
+        f"cdk-nag AwsSolutions: passed, 0 errors, 0 warnings, {kept} acknowledged",
+        f"acknowledgments kept: {kept}, each with its reason, in {outdir / 'validation-report.json'}",
+    ]
+    shown = result.stdout.replace(str(outdir), "cdk.out")
+    assert f"```\n{shown}```" in (ROOT / "README.md").read_text()  # what the Quick start shows
+
+
 def test_cfn_lint_finds_nothing(synthesized):
     _, outdir = synthesized
     templates = sorted(str(p) for p in outdir.glob("*.template.json"))
