@@ -80,6 +80,28 @@ def overcommit(stack, bad):
     static_service(stack, desired=3 if bad else 2)
 
 
+def scaling(stack, bad):
+    # aws-ecs-patterns with service auto scaling: 2 tasks on 2 instances, up to 10 (bad) or 2 (good)
+    cluster, provider, _ = cluster_with_capacity(stack)
+    definition = task(stack, (80, 8080))
+    web = patterns.ApplicationLoadBalancedEc2Service(
+        stack,
+        "Web",
+        cluster=cluster,
+        task_definition=definition,
+        desired_count=2,
+        min_healthy_percent=50,
+        max_healthy_percent=100,
+        circuit_breaker=BREAKER,
+        capacity_provider_strategies=[
+            ecs.CapacityProviderStrategy(capacity_provider=provider.capacity_provider_name, weight=1)
+        ],
+    )
+    web.service.auto_scale_task_count(min_capacity=2, max_capacity=10 if bad else 2).scale_on_cpu_utilization(
+        "Cpu", target_utilization_percent=60
+    )
+
+
 def deadlock(stack, bad):
     # ECS's defaults (100 / 200) with one static task per instance leave no way forward
     static_service(stack, desired=2, min_healthy=100 if bad else 50, max_percent=200 if bad else 100)
@@ -171,6 +193,7 @@ def unverifiable(stack, bad):
 
 CASES: Dict[str, Callable[[cdk.Stack, bool], None]] = {
     "static-port-overcommit": overcommit,
+    "scaling-port-overcommit": scaling,
     "deployment-port-deadlock": deadlock,
     "reserved-host-port": reserved_host_port,
     "reserved-port-limit": reserved_port_limit,

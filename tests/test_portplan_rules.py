@@ -12,6 +12,7 @@ from constructs_lib.portplan.rules import RULES_BY_ID
 def test_catalogue_ids_are_the_interface() -> None:
     assert [r.id for r in RULES] == [
         "static-port-overcommit",
+        "scaling-port-overcommit",
         "deployment-port-deadlock",
         "reserved-host-port",
         "reserved-port-limit",

@@ -22,6 +22,7 @@ from . import (
     invalid_port,
     reserved_host_port,
     reserved_port_limit,
+    scaling_port_overcommit,
     static_port_in_dynamic_range,
     static_port_overcommit,
     unverifiable,
@@ -30,6 +31,7 @@ from .rule import Rule
 
 _PACK = (
     static_port_overcommit,
+    scaling_port_overcommit,
     deployment_port_deadlock,
     reserved_host_port,
     reserved_port_limit,

@@ -88,6 +88,28 @@ def static_port_facts(plan: PortPlan) -> StaticPortFacts:
     return found
 
 
+def scaling_maximum(plan: PortPlan, service: Service) -> int | Unknown | None:
+    """The most tasks service auto scaling can ask of `service`: its scalable target's MaxCapacity
+    (raised by scheduled actions); None when nothing scales it."""
+    target = plan.scaling.get(service.origin.key)
+    if target is None:
+        return None
+    if target.max_capacity is None:
+        return Unknown(f"scalable target {target.origin.label} has no MaxCapacity")
+    return target.max_capacity
+
+
+def peak_count(plan: PortPlan, service: Service) -> int | Unknown:
+    """The most tasks `service` runs: its desired count, or more when auto scaling can raise it."""
+    desired = service.desired_count
+    most = scaling_maximum(plan, service)
+    if isinstance(desired, Unknown) or most is None:
+        return desired
+    if isinstance(most, Unknown):
+        return most
+    return max(desired, most)
+
+
 def static_mappings(definition: TaskDefinition) -> Iterator[tuple[PortMapping, Port]]:
     """The mappings that hold a valid fixed host port, with that port."""
     for mapping in definition.mappings:
