@@ -102,6 +102,27 @@ def scaling(stack, bad):
     )
 
 
+def distinct_instances(stack, bad):
+    # aws-ecs-patterns, dynamic port, distinctInstance: 4 tasks (bad) or 2 (good) on 2 instances
+    cluster, provider, group = cluster_with_capacity(stack)
+    web = patterns.ApplicationLoadBalancedEc2Service(
+        stack,
+        "Web",
+        cluster=cluster,
+        memory_limit_mib=128,
+        desired_count=4 if bad else 2,
+        min_healthy_percent=50,
+        max_healthy_percent=200,
+        circuit_breaker=BREAKER,
+        placement_constraints=[ecs.PlacementConstraint.distinct_instances()],
+        task_image_options=patterns.ApplicationLoadBalancedTaskImageOptions(image=IMAGE),
+        capacity_provider_strategies=[
+            ecs.CapacityProviderStrategy(capacity_provider=provider.capacity_provider_name, weight=1)
+        ],
+    )
+    group.connections.allow_from(web.load_balancer, ec2.Port.tcp_range(32768, 65535))
+
+
 def deadlock(stack, bad):
     # ECS's defaults (100 / 200) with one static task per instance leave no way forward
     static_service(stack, desired=2, min_healthy=100 if bad else 50, max_percent=200 if bad else 100)
@@ -194,6 +215,7 @@ def unverifiable(stack, bad):
 CASES: Dict[str, Callable[[cdk.Stack, bool], None]] = {
     "static-port-overcommit": overcommit,
     "scaling-port-overcommit": scaling,
+    "placement-constraint-overcommit": distinct_instances,
     "deployment-port-deadlock": deadlock,
     "reserved-host-port": reserved_host_port,
     "reserved-port-limit": reserved_port_limit,

@@ -58,10 +58,20 @@ def scaled(high: int) -> Stack:
     return stack
 
 
+def spread(tasks: int) -> Stack:
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=2)
+    stack.task("Task", [(80, 0, "tcp")])
+    stack.service("Service", "Task", desired=tasks, constraints=[{"Type": "distinctInstance"}])
+    return stack
+
+
 # rule -> (compliant case, non-compliant case)
 CASES: dict[str, tuple[Callable[[], Stack], Callable[[], Stack]]] = {
     "static-port-overcommit": (lambda: static_app(tasks=2, instances=2), lambda: static_app(tasks=3, instances=2)),
     "scaling-port-overcommit": (lambda: scaled(2), lambda: scaled(10)),
+    "placement-constraint-overcommit": (lambda: spread(2), lambda: spread(4)),
     "deployment-port-deadlock": (
         lambda: static_app(tasks=2, instances=2, minimum=50),
         lambda: static_app(tasks=2, instances=2, minimum=100, maximum=200),

@@ -290,7 +290,8 @@ def test_json_shape() -> None:
     assert [s["id"] for s in cluster["services"]] == ["Service", "StaticService"]
     for service in cluster["services"]:
         assert list(service) == [
-            "id", "path", "network_mode", "desired", "scaling", "ports", "fits", "fits_at_max", "over_at_max"
+            "id", "path", "network_mode", "desired", "scaling", "ports", "fits", "fits_at_max", "over_at_max",
+            "placement_constraints",
         ]
         for port in service["ports"]:
             assert list(port) == ["container", "host", "protocol"]
@@ -304,6 +305,7 @@ def test_json_shape() -> None:
         "fits": 2,
         "fits_at_max": None,
         "over_at_max": False,
+        "placement_constraints": [],
     }
 
 

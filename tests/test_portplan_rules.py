@@ -13,6 +13,7 @@ def test_catalogue_ids_are_the_interface() -> None:
     assert [r.id for r in RULES] == [
         "static-port-overcommit",
         "scaling-port-overcommit",
+        "placement-constraint-overcommit",
         "deployment-port-deadlock",
         "reserved-host-port",
         "reserved-port-limit",

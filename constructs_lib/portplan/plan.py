@@ -30,7 +30,12 @@ from .model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, PortPlan, Service, T
 from .placement import Demand, components
 from .reader import LoadedTemplate, iter_templates, load_templates
 from .rules.contention import fits_beside
-from .rules.facts import PlacedService, peak_count, static_port_facts  # the rules' own view of static ports
+from .rules.facts import (  # the rules' own view of static ports and constraints
+    PlacedService,
+    distinct_services,
+    peak_count,
+    static_port_facts,
+)
 from .rules.scaling_port_overcommit import overcommitted_at_maximum
 
 Port = tuple[str, int]
@@ -161,6 +166,12 @@ def compute_fits(plan: PortPlan, at_maximum: bool = False) -> dict[Key, int | No
     for group in components(demands):
         items = [by_key[d.name] for d in group]
         fits.update(_group_fits(items, holders, plan if at_maximum else None))
+    for key, pool in plan.pools.items():
+        if not pool.members and pool.excluded and not pool.doubts and not plan.services[key].daemon:
+            fits[key] = 0  # memberOf rules out every instance (placement-constraint-overcommit)
+    for item in distinct_services(plan):
+        if item.pool.members or not item.pool.excluded:
+            fits[item.key] = item.pool.high  # one task per instance, and no other service competes
     return fits
 
 
@@ -246,6 +257,10 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
     if plan.scaling:
         fits_at_max = compute_fits(plan, at_maximum=True)
         scaled = overcommitted_at_maximum(plan)
+        for item in distinct_services(plan):  # placement-constraint-overcommit at the maximum
+            most, room = peak_count(plan, item.service), fits.get(item.key)
+            if isinstance(most, int) and isinstance(room, int) and most > room:
+                scaled.add(item.key)
     # Services by cluster; those whose cluster is not in the templates, by template.
     by_cluster: dict[tuple[Key | None, str], list[Service]] = defaultdict(list)
     for key, found in plan.clusters.items():
@@ -391,6 +406,9 @@ def _service(
                 "protocol": mapping.protocol if isinstance(mapping.protocol, str) else None,
             }
         )
+    constraints = ["distinctInstance"] if service.distinct_instance else []
+    pool = plan.pools.get(service.origin.key)
+    constraints += [f"memberOf {e}" for e in pool.constraints] if pool is not None else []
     target = plan.scaling.get(service.origin.key)
     scaling = None
     if target is not None:
@@ -406,6 +424,7 @@ def _service(
         "fits": fits,
         "fits_at_max": fits_at_max if scaling is not None else None,
         "over_at_max": over_at_max,
+        "placement_constraints": constraints,
     }
 
 
@@ -447,8 +466,10 @@ def port_text(port: Mapping[str, Any]) -> str:
 
 
 def is_bounded(service: Mapping[str, Any]) -> bool:
-    """Whether any of the service's ports is a fixed host port (so something can bound its tasks)."""
-    return any(isinstance(p["host"], int) for p in service["ports"])
+    """Whether a fixed host port or a distinctInstance constraint can bound the service's tasks."""
+    return any(isinstance(p["host"], int) for p in service["ports"]) or "distinctInstance" in service.get(
+        "placement_constraints", ()
+    )
 
 
 def is_over(service: Mapping[str, Any]) -> bool:

@@ -9,7 +9,7 @@ from ..findings import ERROR, Finding
 from ..intrinsics import Key, Unknown
 from ..model import Port, PortPlan
 from ..rollout import healthy_floor, stop_first_percent, task_ceiling
-from .facts import PlacedService, static_port_facts
+from .facts import PlacedService, distinct_services, static_port_facts
 from .rule import Rule
 from .unverifiable import unverifiable
 from .wording import describe_capacity, describe_ports, list_names, plural
@@ -33,7 +33,7 @@ def check(plan: PortPlan) -> Iterator[Finding]:
             for member in item.pool.members:
                 for port in item.ports:
                     sharing[(member.asg, port)].append(item)
-    for item in placed:
+    for item in [*placed, *distinct_services(plan)]:
         rolling = item.service.rolling
         if rolling is False:
             continue

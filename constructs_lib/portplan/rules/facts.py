@@ -15,15 +15,16 @@ from ..model import Pool, Port, PortMapping, PortPlan, Service, TaskDefinition
 
 
 class PlacedService:
-    """A service with static host ports, its task definition and capacity pool."""
+    """A service with static host ports (or a distinctInstance constraint, see distinct_services), its
+    task definition (None when the templates do not define it) and capacity pool."""
 
     __slots__ = ("service", "definition", "pool", "ports", "key")
 
-    def __init__(self, service: Service, definition: TaskDefinition, pool: Pool) -> None:
+    def __init__(self, service: Service, definition: TaskDefinition | None, pool: Pool) -> None:
         self.service = service
         self.definition = definition
         self.pool = pool
-        self.ports = definition.static_ports
+        self.ports = definition.static_ports if definition is not None else frozenset()
         self.key = service.origin.key
 
 
@@ -108,6 +109,34 @@ def peak_count(plan: PortPlan, service: Service) -> int | Unknown:
     if isinstance(most, Unknown):
         return most
     return max(desired, most)
+
+
+DISTINCT_INSTANCE: Port = ("distinctInstance", 0)
+"""distinctInstance as a host port private to its service: each task holds it, so no two share an
+instance, and no other service competes for it."""
+
+_CONSTRAINED: WeakKeyDictionary[PortPlan, list[PlacedService]] = WeakKeyDictionary()
+
+
+def distinct_services(plan: PortPlan) -> list[PlacedService]:
+    """Replica services on EC2 capacity whose distinctInstance constraint bounds them and no static
+    host port does (a static port already allows one task per instance); their `ports` hold only
+    DISTINCT_INSTANCE."""
+    found = _CONSTRAINED.get(plan)
+    if found is None:
+        found = []
+        for key, pool in plan.pools.items():
+            service = plan.services[key]
+            if not service.distinct_instance or service.scheduling != "REPLICA":
+                continue
+            definition = definition_of(plan, service)
+            if definition is not None and definition.static_ports:
+                continue
+            item = PlacedService(service, definition, pool)
+            item.ports = frozenset({DISTINCT_INSTANCE})
+            found.append(item)
+        _CONSTRAINED[plan] = found
+    return found
 
 
 def static_mappings(definition: TaskDefinition) -> Iterator[tuple[PortMapping, Port]]:
