@@ -152,6 +152,36 @@ def pessimistic_fit(plan: PortPlan, group: list[PlacedService], counts: Counts) 
     return place(demands, low, blocked).fits is True
 
 
+def fits_at(plan: PortPlan, group: list[PlacedService], counts: Counts) -> bool | None:
+    """Whether the group's tasks at `counts` fit: True certainly, False certainly not (even on the most
+    instances the templates allow), None when the templates leave it open."""
+    if pessimistic_fit(plan, group, counts):
+        return True
+    holders = static_port_facts(plan).holders
+    big = sum(c for i in group if isinstance(c := counts[i.key], int) and c > 0) + 1
+    capacity: dict[Hashable, int] = {}
+    for item in group:
+        for member in item.pool.members:
+            size = member.instances if isinstance(member.instances, int) else big
+            capacity[member.asg] = max(capacity.get(member.asg, 0), size)
+        if item.pool.doubts:
+            capacity[virtual_class(item.pool.cluster)] = big
+    if any(isinstance(counts[i.key], Unknown) for i in group):
+        return None
+    blocked = {a: frozenset(p for item in group for p in item.ports if (a, p) in holders) for a in capacity}
+    demands = [
+        Demand(
+            i.key,
+            counts[i.key],  # type: ignore[arg-type]
+            i.ports,
+            frozenset([m.asg for m in i.pool.members] + ([virtual_class(i.pool.cluster)] if i.pool.doubts else [])),
+        )
+        for i in group
+    ]
+    verdict = place(demands, capacity, blocked).fits
+    return None if verdict is not False else False
+
+
 def room_beside(plan: PortPlan, item: PlacedService, group: list[PlacedService], counts: Counts) -> int | None:
     """How many tasks of `item` fit beside the rest of `group` at `counts` (see contention.fits_beside);
     None when the capacity or a count is unknown."""
