@@ -254,13 +254,20 @@ class Stack:
         security_group: bool = True,
         scheme: str | None = None,
         protocol: str | None = None,
+        listener_open: bool = True,
     ) -> str:
         """A balancer (an ALB unless `kind` is "network") with its own security group (unless not
-        `security_group`), a listener on port 80, and target group `<logical_id>Tg`; returns the group."""
+        `security_group`; open to anyone on the listener port unless not `listener_open`), a listener
+        on port 80, and target group `<logical_id>Tg`; returns the group."""
         balancer_props: dict[str, Any] = {"Type": kind}
         if security_group:
             group = self.security_group(f"{logical_id}Sg", egress=lb_egress)
             balancer_props["SecurityGroups"] = [att(group, "GroupId")]
+            if listener_open:
+                transport = "udp" if (protocol or "").upper() == "UDP" else "tcp"
+                self.props(group)["SecurityGroupIngress"] = [
+                    {"IpProtocol": transport, "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0"}
+                ]
         if scheme is not None:
             balancer_props["Scheme"] = scheme
         self.add(logical_id, "AWS::ElasticLoadBalancingV2::LoadBalancer", balancer_props, path=f"{self.name}/{logical_id}/Resource")
