@@ -390,6 +390,10 @@ def _service(
         plan.task_definitions.get(service.task_definition) if isinstance(service.task_definition, tuple) else None
     )
     mode = definition.network_mode if definition is not None else None
+    landing = [plan.auto_scaling_groups[m.asg] for p in [plan.pools.get(service.origin.key)] if p for m in p.members]
+    if definition is not None and not definition.network_mode_written and landing:
+        if all(g.os_type == "windows" for g in landing):
+            mode = "default"  # Windows' own mode when NetworkMode is left out; ports map as in bridge
     desired: int | None
     if service.daemon:
         pool = plan.pools.get(service.origin.key)

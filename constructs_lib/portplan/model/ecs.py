@@ -103,6 +103,7 @@ class EcsBuilder(FamilyBuilder):
             resolver, props = item.resolver, item.props
             doubts: list[str] = []
             mode = resolver.str_of(props.get("NetworkMode"))
+            written = mode is not None
             if mode is None:
                 mode = "bridge"
             elif type(mode) is str and mode not in _NETWORK_MODES:
@@ -165,6 +166,7 @@ class EcsBuilder(FamilyBuilder):
                 frozenset(static),
                 tuple(dict.fromkeys(doubts)) if doubts else (),
                 member_of,
+                written,
             )
 
     def _services(self, raw: Resources) -> None:

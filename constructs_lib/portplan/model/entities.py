@@ -146,6 +146,8 @@ class TaskDefinition:
     doubts: tuple[str, ...]
     member_of: tuple[str | Unknown, ...] = ()
     """The expressions of its memberOf placement constraints."""
+    network_mode_written: bool = True
+    """False when NetworkMode is left out: bridge on Linux, Windows' "default" (NAT, mapped like bridge)."""
 
     def host_port(self, mapping: PortMapping) -> int | Unknown | None:
         """The host port `mapping` binds: a port, 0 when dynamic, None when it binds none on the host."""
