@@ -134,3 +134,17 @@ def test_the_plan_marks_exactly_what_the_rule_reports(instances: int, services: 
     reported = {f.resource for f in check(stack) if f.rule == RULE and f.severity == "error"}
     marked = {key for key, row in rows(stack).items() if row["over_at_max"]}
     assert marked == reported
+
+
+def test_a_rolling_deployment_at_the_scaling_maximum() -> None:
+    # GIVEN 2 tasks on 8080 and 4 instances, ECS's rolling defaults (100 / 200), scaling to 4
+    stack = static_app(tasks=2, instances=4, minimum=100, maximum=200)
+    assert check(stack) == []
+    stack.scaling("Service", 2, 4)
+    # THEN at 4 tasks no old task may stop first and no instance is free: the deployment hangs
+    [finding] = check(stack)
+    assert finding.rule == "deployment-port-deadlock"
+    assert finding.message.startswith("when service auto scaling holds it at its maximum of 4 tasks, a rolling")
+    # WHEN the maximum does not even fit THEN only scaling-port-overcommit speaks
+    stack.props("ServiceScaling")["MaxCapacity"] = 6
+    assert {f.rule for f in check(stack)} == {RULE}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Hashable, Iterator
 
@@ -10,6 +11,7 @@ from ..intrinsics import Key, Unknown
 from ..model import Port, PortPlan
 from ..rollout import healthy_floor, stop_first_percent, task_ceiling
 from .facts import DISTINCT_INSTANCE, PlacedService, distinct_services, peak_count, static_port_facts
+from .scaling_port_overcommit import overcommitted_at_maximum
 from .static_port_overcommit import contending_groups, desired_counts, fits_at
 from .rule import Rule
 from .unverifiable import unverifiable
@@ -72,8 +74,11 @@ def check(plan: PortPlan) -> Iterator[Finding]:
             continue
         if item.service.daemon:
             yield from _daemon_deadlock(plan, item)
-        else:
-            yield from _replica_deadlock(plan, item, sharing, holders)
+            continue
+        found = list(_replica_deadlock(plan, item, sharing, holders))
+        yield from found
+        if not any(f.rule == RULE.id for f in found):
+            yield from _at_scaling_maximum(plan, item, sharing, holders)
 
 
 def _replica_deadlock(
@@ -206,6 +211,29 @@ def _daemon_deadlock(plan: PortPlan, item: PlacedService) -> Iterator[Finding]:
             "the number of instances is unknown (" + "; ".join(pool.reasons()) + ")",
             fix,
         )
+
+
+def _at_scaling_maximum(
+    plan: PortPlan,
+    item: PlacedService,
+    sharing: dict[tuple[Key, Port], list[PlacedService]],
+    holders: dict[tuple[Key, Port], list[PlacedService]],
+) -> Iterator[Finding]:
+    """A rolling deployment while auto scaling holds the service at its maximum: the same check, at
+    that count (a count that does not even fit is scaling-port-overcommit's)."""
+    most = peak_count(plan, item.service)
+    desired = item.service.desired_count
+    if not isinstance(most, int) or not isinstance(desired, int) or most <= desired:
+        return
+    high = item.pool.high
+    if (high is not None and most > high) or item.key in overcommitted_at_maximum(plan):
+        return
+    scaled = PlacedService(dataclasses.replace(item.service, desired_count=most), item.definition, item.pool)
+    scaled.ports = item.ports
+    lead = f"when service auto scaling holds it at its maximum of {plural(most, 'task')}, "
+    for finding in _replica_deadlock(plan, scaled, sharing, holders):
+        if finding.rule == RULE.id:
+            yield dataclasses.replace(finding, message=lead + finding.message)
 
 
 def _blue_green_deadlock(plan: PortPlan, item: PlacedService) -> Iterator[Finding]:
