@@ -256,7 +256,7 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
     fits_at_max: dict[Key, int | None] = {}
     if plan.scaling:
         fits_at_max = compute_fits(plan, at_maximum=True)
-        scaled = overcommitted_at_maximum(plan)
+        scaled = set(overcommitted_at_maximum(plan))
         for item in distinct_services(plan):  # placement-constraint-overcommit at the maximum
             most, room = peak_count(plan, item.service), fits.get(item.key)
             if isinstance(most, int) and isinstance(room, int) and most > room:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
+from weakref import WeakKeyDictionary
 
 from ..findings import ERROR, Finding
 from ..intrinsics import Key, Unknown
@@ -104,6 +105,15 @@ def _fix(
     )
 
 
-def overcommitted_at_maximum(plan: PortPlan) -> set[Key]:
-    """The services this rule reports as errors, by key (the plan marks them OVER AT MAX)."""
-    return {(f.template, f.resource) for f in check(plan) if f.rule == RULE.id and f.severity == ERROR}
+_REPORTED: WeakKeyDictionary[PortPlan, frozenset[Key]] = WeakKeyDictionary()
+
+
+def overcommitted_at_maximum(plan: PortPlan) -> frozenset[Key]:
+    """The services this rule reports as errors, by key (the plan marks them OVER AT MAX); worked out
+    once per plan."""
+    found = _REPORTED.get(plan)
+    if found is None:
+        found = _REPORTED[plan] = frozenset(
+            (f.template, f.resource) for f in check(plan) if f.rule == RULE.id and f.severity == ERROR
+        )
+    return found
