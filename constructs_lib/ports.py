@@ -21,6 +21,28 @@ LINUX_DYNAMIC_PORT_RANGE = (32768, 60999)
 #: The agent's default ``ECS_RESERVED_PORTS`` on Linux, counted toward its limit of 100 reserved ports.
 AGENT_DEFAULT_RESERVED_PORTS = (22, 2375, 2376, 51678, 51679)
 
+#: Windows' dynamic (ephemeral) port range, which the agent uses on Windows container instances
+#: unless ``ECS_DYNAMIC_HOST_PORT_RANGE`` pins another (amazon-ecs-agent,
+#: agent/utils/ephemeral_ports_windows.go).
+WINDOWS_DYNAMIC_PORT_RANGE = (49152, 65535)
+
+#: The agent's default reserved tcp ports on Windows (amazon-ecs-agent, agent/config/config_windows.go),
+#: and what holds each; with task IAM roles on, the credential proxy holds 80 as well.
+WINDOWS_AGENT_RESERVED_PORTS = {
+    53: "DNS",
+    135: "RPC",
+    139: "NetBIOS",
+    445: "SMB",
+    2375: "the Docker daemon",
+    2376: "the Docker daemon (TLS)",
+    3389: "Remote Desktop",
+    5985: "WinRM (HTTP)",
+    5986: "WinRM (HTTPS)",
+    51678: "the ECS agent's introspection API",
+    51679: "the ECS agent's credentials endpoint",
+}
+WINDOWS_TASK_IAM_ROLE_PORT = 80
+
 #: Every host port a Linux container instance never hands to a task, and what holds it
 #: (51680 only when the agent's Prometheus metrics are on).
 AGENT_RESERVED_PORTS = {

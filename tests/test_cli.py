@@ -52,9 +52,26 @@ def unknown_cluster(bad: bool) -> Stack:
     return stack
 
 
+def scaled(high: int) -> Stack:
+    stack = static_app(tasks=2, instances=2)
+    stack.scaling("Service", 2, high)
+    return stack
+
+
+def spread(tasks: int) -> Stack:
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=2)
+    stack.task("Task", [(80, 0, "tcp")])
+    stack.service("Service", "Task", desired=tasks, constraints=[{"Type": "distinctInstance"}])
+    return stack
+
+
 # rule -> (compliant case, non-compliant case)
 CASES: dict[str, tuple[Callable[[], Stack], Callable[[], Stack]]] = {
     "static-port-overcommit": (lambda: static_app(tasks=2, instances=2), lambda: static_app(tasks=3, instances=2)),
+    "scaling-port-overcommit": (lambda: scaled(2), lambda: scaled(10)),
+    "placement-constraint-overcommit": (lambda: spread(2), lambda: spread(4)),
     "deployment-port-deadlock": (
         lambda: static_app(tasks=2, instances=2, minimum=50),
         lambda: static_app(tasks=2, instances=2, minimum=100, maximum=200),

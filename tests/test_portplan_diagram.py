@@ -219,6 +219,50 @@ def test_static_tasks_beyond_the_drawn_instances_are_not_pending(tmp_path: Path)
     assert not [n for n in diagram.nodes if n.kind == "pending" or n.tone]
 
 
+def test_scaling_maximum_and_distinct_instance_pending(tmp_path: Path) -> None:
+    # GIVEN static 8080 scaling 2..10 on 2 instances, and 4 distinctInstance tasks on the same 2
+    stack = static_app(tasks=2, instances=2)
+    stack.scaling("Service", 2, 10)
+    stack.task("SpreadTask", [(80, 0, "tcp")])
+    stack.service("Spread", "SpreadTask", desired=4, constraints=[{"Type": "distinctInstance"}])
+    diagram = diagram_of(stack, tmp_path)
+    pending = sorted(n.label for n in diagram.nodes if n.kind == "pending")
+    # THEN each wait is drawn with its rule, and the scaling range shows on the tasks
+    assert pending == [
+        "2 tasks of Spread PENDING\ndistinctInstance: one per instance\n[placement-constraint-overcommit]",
+        "8 more tasks of Service PENDING at its scaling maximum (10)\nno instance has tcp/8080 free\n"
+        "[scaling-port-overcommit]",
+    ]
+    tasks = [n for n in diagram.nodes if n.kind == "container"]
+    assert sum("auto scaling 2..10" in n.label for n in tasks) == 2
+    assert sum(n.label.startswith("Spread task") for n in tasks) == 2  # one per instance
+
+
+def test_member_of_matching_no_instance_is_pending(tmp_path: Path) -> None:
+    stack = static_app(tasks=1, instances=2, host_port=0)
+    stack.props("Service")["PlacementConstraints"] = [{"Type": "memberOf", "Expression": "attribute:ecs.os-type == windows"}]
+    [node] = [n for n in diagram_of(stack, tmp_path).nodes if n.kind == "pending"]
+    assert node.label == "1 tasks of Service PENDING\nmemberOf matches no instance\n[placement-constraint-overcommit]"
+
+
+def test_nlb_paths_in_red(tmp_path: Path) -> None:
+    # GIVEN a static port behind an NLB without security groups, and a listener no client may reach
+    stack = Stack("Lab")
+    stack.cluster()
+    stack.capacity(min_size=1)
+    passthrough = stack.balancer("Nlb", kind="network", security_group=False)
+    closed = stack.balancer("Closed", kind="network", listener_open=False)
+    stack.ingress("AsgSg", "ClosedSg", 32768, 60999)
+    stack.task("StaticTask", [(80, 8080, "tcp")])
+    stack.service("Static", "StaticTask", desired=1, load_balancers=[link(passthrough)])
+    stack.task("DynamicTask", [(80, 0, "tcp")])
+    stack.service("Dynamic", "DynamicTask", desired=1, load_balancers=[link(closed)])
+    found = labels(diagram_of(stack, tmp_path))
+    assert any(l.startswith(":8080/tcp") and l.endswith("[dynamic-port-ingress]") for l in found.values())
+    assert any(l.startswith("NLB Closed") and l.endswith("[dynamic-port-ingress]") for l in found.values())
+    assert any(l.startswith("NLB Nlb") and "[" not in l for l in found.values())
+
+
 def test_mermaid_source(tmp_path: Path) -> None:
     text = to_mermaid(diagram_of(lab_like(static_tasks=3, ingress=False), tmp_path))
     lines = text.splitlines()

@@ -174,6 +174,12 @@ class _Builder:
         self.sources = sources
         self.data = build_plan(plan, sources.stacks)
         self.marks = _Marks(findings)
+        # Listener ports whose balancer security groups admit no client (dynamic-port-ingress on the group).
+        self.closed_listeners: set[tuple[Key, int]] = set()
+        for finding in findings:
+            closed = _CLOSED_LISTENER.search(finding.message) if finding.rule == "dynamic-port-ingress" else None
+            if closed is not None:
+                self.closed_listeners.add(((finding.template, finding.resource), int(closed.group(1))))
         self.diagram = Diagram()
         self.counter = 0
         self.client: str | None = None
@@ -269,6 +275,14 @@ class _Builder:
 
     # -- one service --------------------------------------------------------------------------------
 
+    def pending(
+        self, cluster_id: str, entries: list[tuple[str, str | None]], flavor: str, text: str, rules: list[str]
+    ) -> None:
+        """A red node for tasks that cannot be placed, fed by the service's entries."""
+        node = self.node("pending", _with_rules(text, rules), "pending", cluster_id, "error", flavor)
+        for entry, _ in entries:
+            self.edge(entry, node.id, flavor, "error", dashed=True)
+
     def service(
         self,
         service: Service,
@@ -285,12 +299,19 @@ class _Builder:
         flavor = "static" if static else "dynamic"
         entries = self.entries(service, row, cluster_id, name, flavor)
         task_tone, task_rules = self.marks.of([service.origin.key])
-        overcommit = [r for r in task_rules if r == "static-port-overcommit"]
-        task_rules = [r for r in task_rules if r != "static-port-overcommit"]
+        overcommit = [r for r in task_rules if r in _PENDING_RULES]
+        task_rules = [r for r in task_rules if r not in _PENDING_RULES]
         if overcommit and not task_rules:
             task_tone = None  # the tasks that run are fine: the PENDING ones carry the finding
         port_tone, port_rules = self.marks.of([definition.origin.key] if definition is not None else [], _PORT_RULES)
         reach_tone, reach_rules = self.reach_marks(service)
+        passthrough = any(
+            isinstance(b, tuple) and b in plan.load_balancers and plan.load_balancers[b].kind == "network"
+            and not plan.load_balancers[b].security_groups
+            for link in service.load_balancers
+            if isinstance(link.target_group, tuple) and link.target_group in plan.target_groups
+            for b in plan.target_groups[link.target_group].load_balancers
+        )
         pool = plan.pools.get(service.origin.key)
         members = [slots[m.asg] for m in (pool.members if pool is not None else ()) if m.asg in slots]
         targets = [slot for drawn, _ in members for slot in drawn]
@@ -310,6 +331,9 @@ class _Builder:
                 if port["host"] == DYNAMIC:
                     hop = slot.range_node(self, reach_rules, reach_tone)
                     kind, hop_tone = "dynamic", reach_tone
+                elif passthrough:  # an NLB without security groups must reach the static port itself
+                    hop = slot.port_node(self, port, port_rules + reach_rules, _worse(port_tone, reach_tone))
+                    kind, hop_tone = "static", None
                 else:
                     hop = slot.port_node(self, port, port_rules, port_tone)
                     kind, hop_tone = "static", None
@@ -318,6 +342,13 @@ class _Builder:
                     for entry, tone in entries:
                         self.edge(entry, hop, kind, _worse(tone, hop_tone))
 
+        if not targets and pool is not None and pool.excluded and not pool.doubts and not pool.members:
+            rules = [r for r in overcommit if r == "placement-constraint-overcommit"] or ["placement-constraint-overcommit"]
+            count = row["desired"] if isinstance(row["desired"], int) else "its"
+            self.pending(
+                cluster_id, entries, flavor, f"{count} tasks of {name} PENDING\nmemberOf matches no instance", rules
+            )
+            return
         if not targets:
             task = self.node(
                 "task",
@@ -331,28 +362,34 @@ class _Builder:
                 self.edge(entry, task.id, flavor, tone, dashed=True)
             return
         desired, fits = row["desired"], row["fits"]
-        if static or service.daemon:
+        distinct = "distinctInstance" in row.get("placement_constraints", ())
+        if static or service.daemon or distinct:
             # One task per instance whose ports are free, as many as fit; the rest wait PENDING.
             wanted = desired if isinstance(desired, int) else 1
             chosen = _spread_static(targets, row, wanted if fits is None else min(wanted, fits))
             for slot in chosen:
                 hops(slot, self.node("task", label, "container", slot.group, task_tone, task_flavor))
             missing = desired - fits if isinstance(desired, int) and isinstance(fits, int) else 0
-            if missing > 0 and static:
-                ports = ", ".join(f"{p['protocol']}/{p['host']}" for p in host_ports if isinstance(p["host"], int))
-                pending = self.node(
-                    "pending",
-                    _with_rules(
-                        f"{missing} task{'s' if missing != 1 else ''} of {name} PENDING\nno instance has {ports} free",
-                        overcommit or ["static-port-overcommit"],
-                    ),
-                    "pending",
+            ports = ", ".join(f"{p['protocol']}/{p['host']}" for p in host_ports if isinstance(p["host"], int))
+            why = f"no instance has {ports} free" if static else "distinctInstance: one per instance"
+            rule = "static-port-overcommit" if static else "placement-constraint-overcommit"
+            if missing > 0 and (static or distinct):
+                plural = "s" if missing != 1 else ""
+                rules = [r for r in overcommit if r in (rule,)] or [rule]
+                self.pending(cluster_id, entries, flavor, f"{missing} task{plural} of {name} PENDING\n{why}", rules)
+            scaling, at_max = row.get("scaling"), row.get("fits_at_max")
+            if row.get("over_at_max") and scaling and isinstance(scaling["max"], int) and isinstance(at_max, int):
+                extra = scaling["max"] - at_max
+                rule = "scaling-port-overcommit" if static else "placement-constraint-overcommit"
+                rules = [r for r in overcommit if r == rule] or [rule]
+                self.pending(
                     cluster_id,
-                    "error",
+                    entries,
                     flavor,
+                    f"{extra} more task{'s' if extra != 1 else ''} of {name} PENDING at its scaling maximum "
+                    f"({scaling['max']})\n{why}",
+                    rules,
                 )
-                for entry, _ in entries:
-                    self.edge(entry, pending.id, flavor, "error", dashed=True)
             return
         # Dynamic host ports (or none): the tasks spread over all instances; the drawn ones show theirs.
         count = desired if isinstance(desired, int) else instances
@@ -399,6 +436,9 @@ class _Builder:
                     head = f"{title}{where}\nlistener{at}{proto}"
                     if owner is not None:
                         lb_tone, lb_rules = self.marks.of([owner])
+                        groups = plan.load_balancers[owner].security_groups or ()
+                        if any((g, listener.port) in self.closed_listeners for g in groups if isinstance(g, tuple)):
+                            lb_tone, lb_rules = "error", [*lb_rules, "dynamic-port-ingress"]
                 node = self.node("listener", _with_rules(head, lb_rules), "listener", None, lb_tone)
                 self.edge(self.client_node(), node.id, flavor, dashed=listener is None)
                 self.edge(node.id, tg.id, flavor)
@@ -527,9 +567,21 @@ def _service_label(name: str) -> str:
     return "/".join(parts[:-1]) if len(parts) > 1 and parts[-1] == "Service" else name
 
 
+_CLOSED_LISTENER = re.compile(r"admits? no client on its listener port \w+/(\d+)")
+
+_PENDING_RULES = ("static-port-overcommit", "scaling-port-overcommit", "placement-constraint-overcommit")
+"""Rules whose findings the diagram draws as PENDING tasks, not on the tasks that run."""
+
+
 def _task_label(name: str, row: Mapping[str, Any]) -> str:
     ports = ", ".join(f"{p['container']}/{p['protocol']}" for p in row["ports"] if p["container"] is not None)
-    return f"{name} task\ncontainer :{ports}" if ports else f"{name} task"
+    label = f"{name} task\ncontainer :{ports}" if ports else f"{name} task"
+    scaling = row.get("scaling")
+    if scaling:
+        low = "?" if scaling["min"] is None else scaling["min"]
+        high = "?" if scaling["max"] is None else scaling["max"]
+        label += f"\nauto scaling {low}..{high}"
+    return label
 
 
 def build_diagram(plan: PortPlan, sources: Sources | None = None, findings: Sequence[Finding] | None = None) -> Diagram:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..intrinsics import ExportTable, Resolver
 from ..reader import LoadedTemplate
+from .application_autoscaling import ApplicationAutoScalingBuilder
 from .autoscaling import AutoScalingBuilder
 from .ec2 import Ec2Builder
 from .ecs import EcsBuilder
@@ -22,7 +23,13 @@ from .entities import PortPlan
 from .pools import assign_pools
 from .resources import FamilyBuilder, RawResource, References, mapping_of
 
-FAMILIES: tuple[type[FamilyBuilder], ...] = (EcsBuilder, AutoScalingBuilder, Elbv2Builder, Ec2Builder)
+FAMILIES: tuple[type[FamilyBuilder], ...] = (
+    EcsBuilder,
+    AutoScalingBuilder,
+    Elbv2Builder,
+    Ec2Builder,
+    ApplicationAutoScalingBuilder,
+)
 """The resource families the model reads, each with the CloudFormation types it models."""
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...ports import AGENT_RESERVED_PORTS
+from ...ports import AGENT_RESERVED_PORTS, WINDOWS_AGENT_RESERVED_PORTS, WINDOWS_TASK_IAM_ROLE_PORT
 from ..findings import ERROR, Finding
 from ..intrinsics import Unknown
-from ..model import DEFAULT_DYNAMIC_RANGE, PortPlan
+from ..model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, PortPlan
 from .facts import static_mappings
 from .rule import Rule
 from .unverifiable import unverifiable
-from .wording import describe_port, describe_ports
+from .wording import describe_port, describe_ports, list_names
 
-_RESERVED_TCP = frozenset(("tcp", port) for port in AGENT_RESERVED_PORTS)
+_RESERVED_TCP = frozenset(
+    ("tcp", port) for port in (*AGENT_RESERVED_PORTS, *WINDOWS_AGENT_RESERVED_PORTS, WINDOWS_TASK_IAM_ROLE_PORT)
+)
 
 RULE = Rule(
     id="reserved-host-port",
@@ -41,8 +43,8 @@ def check(plan: PortPlan) -> Iterator[Finding]:
                     )
         for mapping, port in static_mappings(definition):
             reasons = []
-            if port[0] == "tcp" and port[1] in AGENT_RESERVED_PORTS:
-                reasons.append(f"the ECS agent reserves by default ({AGENT_RESERVED_PORTS[port[1]]})")
+            if port[0] == "tcp":
+                reasons.extend(_agent_defaults(port[1], groups))
             for group in groups:
                 extra = group.reserved_tcp if port[0] == "tcp" else group.reserved_udp
                 if isinstance(extra, tuple) and port[1] in extra:
@@ -57,3 +59,20 @@ def check(plan: PortPlan) -> Iterator[Finding]:
                     f"map the container port dynamically (hostPort 0) or pick a free host port below "
                     f"{DEFAULT_DYNAMIC_RANGE[0]} that no instance reserves",
                 )
+
+
+def _agent_defaults(port: int, groups: list[AutoScalingGroup]) -> list[str]:
+    """Why the agent reserves `port` by default where the tasks land: Linux's list, or Windows' on
+    Windows capacity (with 80 for the task IAM role credential proxy when that is on)."""
+    windows = [g for g in groups if g.os_type == "windows"]
+    linux = len(windows) < len(groups) or not groups
+    reasons = []
+    if linux and port in AGENT_RESERVED_PORTS:
+        reasons.append(f"the ECS agent reserves by default ({AGENT_RESERVED_PORTS[port]})")
+    holding = [g for g in windows if port in g.agent_reserved]
+    if holding:
+        what = WINDOWS_AGENT_RESERVED_PORTS.get(port, "the credential proxy of task IAM roles")
+        reasons.append(
+            f"the ECS agent reserves by default on Windows capacity {list_names(g.origin.label for g in holding)} ({what})"
+        )
+    return reasons

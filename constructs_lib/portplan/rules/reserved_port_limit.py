@@ -38,7 +38,7 @@ def check(plan: PortPlan) -> Iterator[Finding]:
     for asg in {a for groups in plan.landing.values() for a in groups}:
         group = plan.auto_scaling_groups[asg]
         configured = sum(len(e) for e in (group.reserved_tcp, group.reserved_udp) if isinstance(e, tuple))
-        base[asg] = len(AGENT_DEFAULT_RESERVED_PORTS) + configured + len(everywhere.get(asg, ()))
+        base[asg] = len(group.agent_reserved) + configured + len(everywhere.get(asg, ()))
     most = max(base.values(), default=len(AGENT_DEFAULT_RESERVED_PORTS))
     for key, definition in plan.task_definitions.items():
         ports = len(definition.static_ports)
@@ -49,21 +49,24 @@ def check(plan: PortPlan) -> Iterator[Finding]:
             continue
         worst: tuple[int, str, str] | None = None
         for landing in asgs:
-            reserved = {("tcp", p) for p in AGENT_DEFAULT_RESERVED_PORTS}
+            defaults = AGENT_DEFAULT_RESERVED_PORTS
             where = "a container instance"
             if landing is not None:
                 group = plan.auto_scaling_groups[landing]
+                defaults = group.agent_reserved
                 where = f"a container instance of capacity {group.origin.label}"
+            reserved = {("tcp", p) for p in defaults}
+            if landing is not None:
                 for listed, protocol in ((group.reserved_tcp, "tcp"), (group.reserved_udp, "udp")):
                     if isinstance(listed, tuple):
                         reserved.update((protocol, p) for p in listed)
-            configured = len(reserved) - len(AGENT_DEFAULT_RESERVED_PORTS)
+            configured = len(reserved) - len(defaults)
             own = definition.static_ports - reserved
             shared = everywhere.get(landing, set()) - reserved - own if landing is not None else set()
             total = len(reserved) + len(shared) + len(own)
             if total > RESERVED_PORT_LIMIT and (worst is None or total > worst[0]):
                 detail = (
-                    f"{len(AGENT_DEFAULT_RESERVED_PORTS)} reserved by the agent by default, {configured} by "
+                    f"{len(defaults)} reserved by the agent by default, {configured} by "
                     f"ECS_RESERVED_PORTS(_UDP), {len(shared)} held by services on every instance, "
                     f"{len(own)} by this task's static host ports"
                 )
