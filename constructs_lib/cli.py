@@ -1,6 +1,6 @@
 """The port plan's command line.
 
-    port-plan check PATH... [--format text|json] [--parameter [STACK:]NAME=VALUE]...
+    port-plan check PATH... [--format text|json|sarif] [--parameter [STACK:]NAME=VALUE]...
     port-plan plan PATH... [--format text|json|markdown] [--parameter [STACK:]NAME=VALUE]...
     port-plan diagram PATH... -o FILE.svg|FILE.png|FILE.mmd [--parameter [STACK:]NAME=VALUE]...
 
@@ -44,7 +44,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Check templates, directories of templates, or cloud assemblies (cdk.out).",
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="a template file, a directory, or cdk.out")
-    check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="output format (default: text; sarif: SARIF 2.1.0 for GitHub code scanning)",
+    )
     plan = commands.add_parser(
         "plan",
         help="show per cluster its capacity and per service how many tasks fit",
@@ -117,6 +122,10 @@ def _check(paths: Sequence[str], output: str, parameters: Sequence[str], exit_wh
         }
         document = {"findings": [f.as_dict() for f in findings], "summary": summary}
         _emit(lambda out: out.write(json.dumps(document, indent=2) + "\n"))
+    elif output == "sarif":
+        from .portplan.sarif import render_sarif
+
+        _emit(lambda out: out.write(render_sarif(findings)))
     else:
         _emit(lambda out: _write_text(findings, templates, (decided, services), out))
     return _done(status, exit_when_done)

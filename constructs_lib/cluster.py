@@ -8,7 +8,6 @@ from aws_cdk import (
     Acknowledgment,
     Aws,
     RemovalPolicy,
-    Stack,
     Validations,
     aws_autoscaling as autoscaling,
     aws_ec2 as ec2,
@@ -20,11 +19,19 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from constructs_lib.log_groups import log_group
 from constructs_lib.ports import DEFAULT_DYNAMIC_PORT_RANGE, PortRange
 
 #: The ECS-optimized AMI's root device; 30 GiB is the size of its snapshot.
 ROOT_DEVICE_NAME = "/dev/xvda"
 ROOT_VOLUME_GIB = 30
+
+#: The statement CDK's ECS cluster gives every container instance on '*'
+#: (``Cluster.configureAutoScalingGroup``), and the two of its actions these instances never use.
+CDK_AGENT_WILDCARD_ACTIONS = frozenset(
+    {"ecs:DiscoverPollEndpoint", "ecr:GetAuthorizationToken", "logs:CreateLogStream", "logs:PutLogEvents"}
+)
+UNUSED_AGENT_LOG_ACTIONS = frozenset({"logs:CreateLogStream", "logs:PutLogEvents"})
 
 
 class BridgeCluster(Construct):
@@ -36,6 +43,14 @@ class BridgeCluster(Construct):
     key, Session Manager only) and joined to the cluster through a capacity provider with managed
     scaling and managed draining. The agent's dynamic host port range is pinned in the instances'
     user data, so the balancer's ingress can open exactly that range.
+
+    The instance role holds what the ECS agent needs and no CloudWatch Logs permission: CDK's
+    cluster grants ``logs:CreateLogStream``/``logs:PutLogEvents`` on every log group for
+    CloudWatch agents that user data might install, and these instances run none; container
+    logs are written with each task's execution role, ECS Exec logs with its task role. A task
+    definition without an execution role that logs through ``awslogs`` needs
+    ``its_log_group.grant_write(capacity.instance_role)``. The key's policy lets CloudWatch Logs
+    use the key for the ECS Exec log group only (``constructs_lib.log_groups``).
 
     Example::
 
@@ -63,7 +78,8 @@ class BridgeCluster(Construct):
     :param notifications_topic: the topic for those notifications. Default: - a new topic encrypted
         with ``key``. Providing it with ``asg_notifications=False`` is an error.
     :param key: KMS key for ECS Exec session data, its log group and the notifications topic.
-        Default: - a new key with rotation on.
+        Its policy gets a statement for the exec log group alone; an imported key's policy must
+        allow that itself. Default: - a new key with rotation on.
     :param exec_log_retention: how long ECS Exec session logs are kept. Default: one month.
     :param root_volume_size_gib: root volume size. Default: 30. Constraint: >= 30 (the AMI's snapshot).
     """
@@ -121,15 +137,17 @@ class BridgeCluster(Construct):
             description="ECS Exec session data and logs, and scaling notifications",
             enable_key_rotation=True,
         )
-        _allow_cloudwatch_logs(self.key)
-
-        self.exec_log_group = logs.LogGroup(
+        self.exec_log_group = log_group(
             self,
             "ExecLogGroup",
             encryption_key=self.key,
             retention=exec_log_retention or logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # The cluster gets a reference that cannot edit the key's policy: for every service with
+        # ECS Exec, CDK would otherwise add one letting CloudWatch Logs use the key for any log
+        # group of the account (kms:EncryptionContext:aws:logs:arn like arn:...:logs:<region>:<account>:*).
+        exec_key = kms.Key.from_key_arn(self, "ExecKeyReference", self.key.key_arn)
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
@@ -138,7 +156,7 @@ class BridgeCluster(Construct):
                 ecs.ContainerInsights.ENABLED if container_insights else ecs.ContainerInsights.DISABLED
             ),
             execute_command_configuration=ecs.ExecuteCommandConfiguration(
-                kms_key=self.key,
+                kms_key=exec_key,
                 logging=ecs.ExecuteCommandLogging.OVERRIDE,
                 log_configuration=ecs.ExecuteCommandLogConfiguration(
                     cloud_watch_log_group=self.exec_log_group,
@@ -154,7 +172,7 @@ class BridgeCluster(Construct):
             description="ECS container instances: no ingress but what a balancer opens",
             allow_all_outbound=True,
         )
-        self.instance_role = iam.Role(
+        self.instance_role: iam.Role = _ContainerInstanceRole(
             self,
             "InstanceRole",
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
@@ -271,9 +289,10 @@ class BridgeCluster(Construct):
         if default_policy is None:
             return
         reason = (
-            "Written by CDK for the ECS agent: ecs:Submit* is scoped to this cluster, and "
-            "ecs:DiscoverPollEndpoint, ecr:GetAuthorizationToken and the agent's logs actions "
-            "do not support resource-level permissions, so IAM requires '*'."
+            "Written by CDK for the ECS agent: ecs:Submit* is scoped to this cluster, ecs:Poll and "
+            "ecs:StartTelemetrySession to it by condition, and ecs:DiscoverPollEndpoint and "
+            "ecr:GetAuthorizationToken do not support resource-level permissions, so IAM requires '*'. "
+            "The role holds no CloudWatch Logs permission."
         )
         Validations.of(default_policy).acknowledge(
             Acknowledgment(id="AwsSolutions::AwsSolutions-IAM5[Action::ecs:Submit*]", reason=reason),
@@ -319,22 +338,21 @@ def _private_subnet_type(vpc: ec2.IVpc) -> ec2.SubnetType:
     return ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets else ec2.SubnetType.PRIVATE_ISOLATED
 
 
-def _allow_cloudwatch_logs(key: kms.IKey) -> None:
-    """Let CloudWatch Logs use the key for this account's log groups in this region."""
-    region = Stack.of(key).region
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="AllowCloudWatchLogs",
-            principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
-            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            resources=["*"],
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": (
-                        f"arn:{Aws.PARTITION}:logs:{region}:{Aws.ACCOUNT_ID}:log-group:*"
-                    )
-                }
-            },
-        )
-    )
+class _ContainerInstanceRole(iam.Role):
+    """The instances' role, without the log writes on '*' that CDK's cluster adds to it.
 
+    Only that one statement is narrowed (matched by its exact actions on '*'); every other grant,
+    a log group's ``grant_write`` or your own statement on '*' included, passes unchanged. If CDK
+    changes the statement, it passes unchanged too, and the tests that pin the role's policy fail.
+    """
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        if (
+            statement.effect == iam.Effect.ALLOW
+            and statement.resources == ["*"]
+            and not statement.has_principal
+            and not statement.conditions
+            and frozenset(statement.actions) == CDK_AGENT_WILDCARD_ACTIONS
+        ):
+            statement = statement.copy(actions=sorted(CDK_AGENT_WILDCARD_ACTIONS - UNUSED_AGENT_LOG_ACTIONS))
+        return super().add_to_principal_policy(statement)

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from constructs_lib.access_logs import enable_access_logs
 from constructs_lib.cluster import BridgeCluster
+from constructs_lib.ports import Number, describe
 from constructs_lib.service import BridgeService
 from constructs_lib.task_definition import BridgeTaskDefinition
 
@@ -44,8 +45,11 @@ class LoadBalancedBridgeService(Construct):
     :param cluster: the cluster and capacity to run on.
     :param task_definition: the bridge-mode task definition to run.
     :param container_port: the container port the balancer sends traffic to.
-        Default: - the task definition's first mapping. Constraint: the container must map it.
-    :param desired_count: how many tasks to keep running. Default: 1.
+        Default: - the task definition's first mapping. Constraint: the container must map it
+        (a token matches the mapping made with the same token).
+    :param desired_count: how many tasks to keep running. Default: 1. A token is accepted as
+        ``BridgeService`` accepts it (its checks are left to the port plan; with a static host
+        port, pass ``min_healthy_percent`` and ``max_percent`` too).
     :param min_healthy_percent: rollout's lower bound. Default: - see ``BridgeService``.
     :param max_percent: rollout's upper bound. Default: - see ``BridgeService``.
     :param internet_facing: put the balancer in public subnets with a public DNS name. Default: True.
@@ -69,8 +73,8 @@ class LoadBalancedBridgeService(Construct):
         *,
         cluster: BridgeCluster,
         task_definition: BridgeTaskDefinition,
-        container_port: Optional[int] = None,
-        desired_count: Optional[int] = None,
+        container_port: Optional[Number] = None,
+        desired_count: Optional[Number] = None,
         min_healthy_percent: Optional[int] = None,
         max_percent: Optional[int] = None,
         internet_facing: Optional[bool] = None,
@@ -104,7 +108,7 @@ class LoadBalancedBridgeService(Construct):
         if mapping is None:
             raise ValueError(
                 f"LoadBalancedBridgeService '{construct_id}': container '{task_definition.container_name}' "
-                f"has no tcp mapping for port {container_port}. "
+                f"has no tcp mapping for port {describe(container_port)}. "
                 "Did you call task_definition.add_port_mappings(PortMapping(...))?"
             )
 

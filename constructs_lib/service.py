@@ -10,6 +10,7 @@ from constructs import Construct, IValidation
 
 from constructs_lib.cluster import BridgeCluster
 from constructs_lib.portplan.rollout import healthy_floor, stop_first_percent, task_ceiling
+from constructs_lib.ports import Number, is_token
 from constructs_lib.task_definition import BridgeTaskDefinition
 
 
@@ -56,9 +57,19 @@ class BridgeService(Construct):
     :param task_definition: the bridge-mode task definition to run.
     :param desired_count: how many tasks to keep running. Default: 1. Constraint: >= 0; with a
         static host port, at most as many as the capacity's instances (checked at synth).
+        A token (e.g. ``CfnParameter(...).value_as_number``) is accepted: a count set per
+        environment at deploy time is a common need, and the template carries it as it is. What
+        depends on its value is then left to the port plan, which reports it as ``unverifiable``
+        at synth: this construct skips its own fit and rollout checks. With a static host port the
+        default percentages are derived from the count, so a token count needs explicit
+        ``min_healthy_percent`` and ``max_percent`` (0 and 100 always let an old task stop first).
     :param min_healthy_percent: rollout's lower bound. Default: - from ``rolling_percentages``.
+        Constraint: 0-100, a number (not a token).
     :param max_percent: rollout's upper bound. Default: - from ``rolling_percentages``.
-        Percentages that leave a static-port rollout no way forward are an error.
+        Constraint: >= 100 and >= ``min_healthy_percent``, a number (not a token).
+        Percentages that leave a static-port rollout no way forward are an error. Tokens are
+        rejected for both: they are what keeps a static-port rollout moving, which this construct
+        exists to guarantee at synth, and they are rarely set per environment.
     :param service_name: the service's name. Default: - a name CloudFormation generates.
     :param enable_execute_command: allow ``aws ecs execute-command``. Default: True.
     :param circuit_breaker_rollback: roll back a rollout that cannot reach steady state. Default: True.
@@ -71,7 +82,7 @@ class BridgeService(Construct):
         *,
         cluster: BridgeCluster,
         task_definition: BridgeTaskDefinition,
-        desired_count: Optional[int] = None,
+        desired_count: Optional[Number] = None,
         min_healthy_percent: Optional[int] = None,
         max_percent: Optional[int] = None,
         service_name: Optional[str] = None,
@@ -82,11 +93,25 @@ class BridgeService(Construct):
         desired_count = 1 if desired_count is None else desired_count
         enable_execute_command = True if enable_execute_command is None else enable_execute_command
         circuit_breaker_rollback = True if circuit_breaker_rollback is None else circuit_breaker_rollback
-        if desired_count < 0:
+        count_known = not is_token(desired_count)
+        _check_whole(construct_id, "desired_count", desired_count, token_ok=True)
+        _check_whole(construct_id, "min_healthy_percent", min_healthy_percent, token_ok=False)
+        _check_whole(construct_id, "max_percent", max_percent, token_ok=False)
+        if count_known and desired_count < 0:
             raise ValueError(f"BridgeService '{construct_id}': desired_count must be >= 0, got {desired_count}.")
 
         static_ports = bool(task_definition.static_mappings)
-        default_min, default_max = rolling_percentages(desired_count, static_ports=static_ports)
+        if static_ports and not count_known and (min_healthy_percent is None or max_percent is None):
+            ports = ", ".join(f"{m.protocol}/{m.host_port}" for m in task_definition.static_mappings)
+            raise ValueError(
+                f"BridgeService '{construct_id}': desired_count is a deploy-time value (a token), so the "
+                f"rollout percentages for static host port {ports} cannot be derived from it; pass "
+                "min_healthy_percent and max_percent (0 and 100 always let an old task stop first), "
+                "or pass desired_count as a number."
+            )
+        default_min, default_max = (
+            rolling_percentages(desired_count, static_ports=static_ports) if count_known else (100, 200)
+        )
         min_healthy_percent = default_min if min_healthy_percent is None else min_healthy_percent
         max_percent = default_max if max_percent is None else max_percent
         if not 0 <= min_healthy_percent <= 100 or max_percent < 100 or max_percent < min_healthy_percent:
@@ -94,8 +119,9 @@ class BridgeService(Construct):
                 f"BridgeService '{construct_id}': need 0 <= min_healthy_percent <= 100 <= max_percent, "
                 f"got {min_healthy_percent} / {max_percent}."
             )
-        spare = cluster.max_instances - desired_count
-        if static_ports and deployment_deadlocks(
+        # A deploy-time count leaves the rollout verdict to the port plan (unverifiable at synth).
+        spare = cluster.max_instances - desired_count if count_known else 0
+        if static_ports and count_known and deployment_deadlocks(
             desired_count, min_healthy_percent, max_percent, spare_instances=spare
         ):
             suggested_min, suggested_max = rolling_percentages(desired_count, static_ports=True)
@@ -166,6 +192,19 @@ class BridgeService(Construct):
         )
 
 
+def _check_whole(construct_id: str, name: str, value: object, *, token_ok: bool) -> None:
+    """A count or percentage must be a whole number; a token only where the prop accepts one."""
+    if value is None or (token_ok and is_token(value)):
+        return
+    if is_token(value):
+        raise ValueError(
+            f"BridgeService '{construct_id}': {name} is a deploy-time value (a token), but it decides at "
+            "synth whether a static-port rollout can make progress: pass a number."
+        )
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"BridgeService '{construct_id}': {name} must be a whole number, got {value!r}.")
+
+
 @jsii.implements(IValidation)
 class _StaticPortFit:
     """A service's own static-port tasks must fit on its capacity, one per instance.
@@ -185,7 +224,8 @@ class _StaticPortFit:
         errors = []
         instances = owner.cluster.max_instances
         ports = ", ".join(f"{m.protocol}/{m.host_port}" for m in static)
-        if owner.desired_count > instances:
+        # A deploy-time count is the port plan's to judge: it reports it as unverifiable.
+        if not is_token(owner.desired_count) and owner.desired_count > instances:
             errors.append(
                 f"{owner.node.path}: {owner.desired_count} tasks need host port {ports}, but capacity "
                 f"{owner.cluster.node.path} has at most {instances} instances; the extra tasks would stay "

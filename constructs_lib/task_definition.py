@@ -8,6 +8,7 @@ import jsii
 from aws_cdk import RemovalPolicy, aws_ecs as ecs, aws_kms as kms, aws_logs as logs
 from constructs import Construct, IValidation
 
+from constructs_lib.log_groups import log_group
 from constructs_lib.ports import AGENT_RESERVED_PORTS, PortMapping
 
 
@@ -19,7 +20,9 @@ class BridgeTaskDefinition(Construct):
     container logs to its own CloudWatch log group through ``awslogs`` and runs an init process,
     which ECS Exec needs to reap the processes of a session. The task role starts empty (a service
     with ECS Exec adds exactly the channels it needs); the execution role gets only what CDK
-    grants for this log group and the image.
+    grants for this log group and the image. The ``awslogs`` driver writes with the execution
+    role (the ECS agent hands Docker that role's credentials), so the instances need no
+    CloudWatch Logs permission for it.
 
     Example::
 
@@ -39,9 +42,11 @@ class BridgeTaskDefinition(Construct):
     :param cpu: CPU units reserved for the container. Default: - no reservation.
     :param family: the task definition family. Default: - a name CDK derives from the construct path.
     :param log_retention: how long container logs are kept. Default: one week.
-    :param log_encryption_key: a KMS key for the container's log group; its key policy must let
-        CloudWatch Logs use it (``BridgeCluster.key`` does). Default: - CloudWatch Logs' own
-        encryption.
+    :param log_encryption_key: a KMS key for the container's log group. The group is then named
+        ``/<stack>/<path>/<hash>/LogGroup-<part of the stack UUID>`` and the key's policy gets a statement
+        letting CloudWatch Logs use the key for that name only (see ``constructs_lib.log_groups``);
+        an imported key's policy must allow it itself (synth warns). Default: - CloudWatch Logs'
+        own encryption, and a name CloudFormation generates.
     :param init_process_enabled: run an init process in the container, as ECS Exec recommends.
         Default: True.
     """
@@ -75,11 +80,11 @@ class BridgeTaskDefinition(Construct):
         self.task_definition = ecs.Ec2TaskDefinition(
             self, "TaskDefinition", network_mode=ecs.NetworkMode.BRIDGE, family=family
         )
-        self.log_group = logs.LogGroup(
+        self.log_group = log_group(
             self,
             "LogGroup",
-            retention=log_retention or logs.RetentionDays.ONE_WEEK,
             encryption_key=log_encryption_key,
+            retention=log_retention or logs.RetentionDays.ONE_WEEK,
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.container = self.task_definition.add_container(

@@ -7,7 +7,7 @@ All cases live in one app so one synth (seconds of jsii) serves every test.
 
 from __future__ import annotations
 
-from typing import Callable, Dict
+from typing import Callable, Dict, Tuple
 
 import aws_cdk as cdk
 from aws_cdk import (
@@ -78,6 +78,49 @@ def static_service(stack, *, instances=2, desired=2, host_port=8080, min_healthy
 
 def overcommit(stack, bad):
     static_service(stack, desired=3 if bad else 2)
+
+
+def scaling(stack, bad):
+    # aws-ecs-patterns with service auto scaling: 2 tasks on 2 instances, up to 10 (bad) or 2 (good)
+    cluster, provider, _ = cluster_with_capacity(stack)
+    definition = task(stack, (80, 8080))
+    web = patterns.ApplicationLoadBalancedEc2Service(
+        stack,
+        "Web",
+        cluster=cluster,
+        task_definition=definition,
+        desired_count=2,
+        min_healthy_percent=50,
+        max_healthy_percent=100,
+        circuit_breaker=BREAKER,
+        capacity_provider_strategies=[
+            ecs.CapacityProviderStrategy(capacity_provider=provider.capacity_provider_name, weight=1)
+        ],
+    )
+    web.service.auto_scale_task_count(min_capacity=2, max_capacity=10 if bad else 2).scale_on_cpu_utilization(
+        "Cpu", target_utilization_percent=60
+    )
+
+
+def distinct_instances(stack, bad):
+    # aws-ecs-patterns, dynamic port, distinctInstance: 4 tasks (bad) or 2 (good) on 2 instances
+    cluster, provider, group = cluster_with_capacity(stack)
+    web = patterns.ApplicationLoadBalancedEc2Service(
+        stack,
+        "Web",
+        cluster=cluster,
+        memory_limit_mib=128,
+        desired_count=4 if bad else 2,
+        min_healthy_percent=50,
+        max_healthy_percent=200,
+        circuit_breaker=BREAKER,
+        placement_constraints=[ecs.PlacementConstraint.distinct_instances()],
+        task_image_options=patterns.ApplicationLoadBalancedTaskImageOptions(image=IMAGE),
+        capacity_provider_strategies=[
+            ecs.CapacityProviderStrategy(capacity_provider=provider.capacity_provider_name, weight=1)
+        ],
+    )
+    group.connections.allow_from(web.load_balancer, ec2.Port.tcp_range(32768, 65535))
 
 
 def deadlock(stack, bad):
@@ -171,6 +214,8 @@ def unverifiable(stack, bad):
 
 CASES: Dict[str, Callable[[cdk.Stack, bool], None]] = {
     "static-port-overcommit": overcommit,
+    "scaling-port-overcommit": scaling,
+    "placement-constraint-overcommit": distinct_instances,
     "deployment-port-deadlock": deadlock,
     "reserved-host-port": reserved_host_port,
     "reserved-port-limit": reserved_port_limit,
@@ -184,15 +229,115 @@ CASES: Dict[str, Callable[[cdk.Stack, bool], None]] = {
 }
 
 
+# -- more ways to the same rules: what ECS schedules beyond the desired count ---------------------------
+
+
+def blue_green(stack, bad):
+    # ECS's native blue/green strategy, static 8080, 2 tasks: the new set needs 2 more instances
+    cluster, provider, _ = cluster_with_capacity(stack, instances=2 if bad else 4)
+    ecs.Ec2Service(
+        stack,
+        "Service",
+        cluster=cluster,
+        task_definition=task(stack, (80, 8080)),
+        desired_count=2,
+        deployment_strategy=ecs.DeploymentStrategy.BLUE_GREEN,
+        capacity_provider_strategies=[
+            ecs.CapacityProviderStrategy(capacity_provider=provider.capacity_provider_name, weight=1)
+        ],
+    )
+
+
+NLB_SECURITY_GROUP_FLAG = "@aws-cdk/aws-elasticloadbalancingv2:networkLoadBalancerWithSecurityGroupByDefault"
+
+
+def network_load_balanced(stack, bad):
+    # aws-ecs-patterns' NLB without security groups (the app's flags give it one; this stack turns the
+    # flag off, as apps without it are): the instances must admit clients and health checks themselves
+    stack.node.set_context(NLB_SECURITY_GROUP_FLAG, False)
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1, restrict_default_security_group=False)
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
+    group = cluster.add_capacity(
+        "Fixed",
+        instance_type=ec2.InstanceType("t3.small"),
+        machine_image=ecs.EcsOptimizedImage.amazon_linux2023(),
+        min_capacity=2,
+        max_capacity=2,
+    )
+    patterns.NetworkLoadBalancedEc2Service(
+        stack,
+        "Web",
+        cluster=cluster,
+        memory_limit_mib=128,
+        desired_count=2,
+        min_healthy_percent=50,
+        circuit_breaker=BREAKER,
+        task_image_options=patterns.NetworkLoadBalancedTaskImageOptions(image=IMAGE),
+    )
+    if not bad:
+        group.connections.allow_from(ec2.Peer.any_ipv4(), ec2.Port.tcp_range(32768, 65535))
+
+
+def member_of(stack, bad):
+    # memberOf on a Linux cluster asking for Windows instances: no task can be placed
+    cluster, provider, _ = cluster_with_capacity(stack)
+    web = service(stack, cluster, provider, task(stack, (80, 0)))
+    web.add_placement_constraints(ecs.PlacementConstraint.member_of(
+        f"attribute:ecs.os-type == {'windows' if bad else 'linux'}"
+    ))
+
+
+def port_range(stack, bad):
+    # a containerPortRange wider than the dynamic range in force (32768-60999 holds 28232 ports)
+    cluster, provider, _ = cluster_with_capacity(stack)
+    definition = ecs.Ec2TaskDefinition(stack, "Task")
+    container = definition.add_container("web", image=IMAGE, memory_limit_mib=128)
+    container.add_port_mappings(ecs.PortMapping(
+        container_port=ecs.ContainerDefinition.CONTAINER_PORT_USE_RANGE,
+        container_port_range="1000-30999" if bad else "8000-8099",
+    ))
+    service(stack, cluster, provider, definition)
+
+
+def windows(stack, bad):
+    # ECS-optimized Windows instances: 3389 (Remote Desktop) is the agent's there, 40000 below its range
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1, restrict_default_security_group=False)
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
+    group = autoscaling.AutoScalingGroup(
+        stack,
+        "Asg",
+        vpc=vpc,
+        instance_type=ec2.InstanceType("t3.large"),
+        machine_image=ecs.EcsOptimizedImage.windows(ecs.WindowsOptimizedVersion.SERVER_2022),
+        min_capacity=1,
+        max_capacity=1,
+    )
+    provider = ecs.AsgCapacityProvider(
+        stack, "Provider", auto_scaling_group=group, enable_managed_termination_protection=False
+    )
+    cluster.add_asg_capacity_provider(provider)
+    service(stack, cluster, provider, task(stack, (80, 3389 if bad else 40000)))
+
+
+VARIANTS: Dict[str, Tuple[str, Callable[[cdk.Stack, bool], None]]] = {
+    "blue-green": ("deployment-port-deadlock", blue_green),
+    "network-load-balanced": ("dynamic-port-ingress", network_load_balanced),
+    "member-of": ("placement-constraint-overcommit", member_of),
+    "port-range": ("invalid-port", port_range),
+    "windows": ("reserved-host-port", windows),
+}
+"""More cases for rules CASES already has, by name: (the rule, the builder)."""
+
+
 def stack_name(rule: str, bad: bool) -> str:
     return f"{rule}-{'bad' if bad else 'good'}"
 
 
 def build_app(app: cdk.App) -> None:
-    """Every case, compliant and not, as its own stack."""
-    for rule, build in CASES.items():
+    """Every case and variant, compliant and not, as its own stack."""
+    for name, build in [*CASES.items(), *((n, b) for n, (_, b) in VARIANTS.items())]:
         for bad in (True, False):
-            build(cdk.Stack(app, stack_name(rule, bad)), bad)
+            build(cdk.Stack(app, stack_name(name, bad)), bad)
 
 
 # -- apps shaped like real ones: nested stacks, stacks sharing a cluster, stages ----------------------------

@@ -94,6 +94,9 @@ class Stack:
     def cluster(self, logical_id: str = "Cluster") -> str:
         return self.add(logical_id, "AWS::ECS::Cluster", path=f"{self.name}/{logical_id}/Resource")
 
+    def vpc(self, logical_id: str = "Vpc", cidr: str = "10.0.0.0/16") -> str:
+        return self.add(logical_id, "AWS::EC2::VPC", {"CidrBlock": cidr}, path=f"{self.name}/{logical_id}/Resource")
+
     def security_group(self, logical_id: str, egress: list[dict[str, Any]] | None = None) -> str:
         properties: dict[str, Any] = {"GroupDescription": logical_id}
         if egress is not None:
@@ -190,8 +193,14 @@ class Stack:
         minimum: Any = 0,
         maximum: Any = None,
         load_balancers: list[dict[str, Any]] | None = None,
+        constraints: list[dict[str, Any]] | None = None,
+        controller: str | None = None,
+        deployment_strategy: str | None = None,
     ) -> str:
-        """A service; minimumHealthyPercent defaults to 0 here so only deadlock tests see deadlocks."""
+        """A service; minimumHealthyPercent defaults to 0 here so only deadlock tests see deadlocks.
+
+        `constraints` are its PlacementConstraints, `controller` its DeploymentController type and
+        `deployment_strategy` its DeploymentConfiguration.Strategy."""
         properties: dict[str, Any] = {
             "Cluster": ref("Cluster") if cluster is None else cluster,
             "TaskDefinition": ref(task),
@@ -209,11 +218,33 @@ class Stack:
             deployment["MinimumHealthyPercent"] = minimum
         if maximum is not None:
             deployment["MaximumPercent"] = maximum
+        if deployment_strategy is not None:
+            deployment["Strategy"] = deployment_strategy
         if deployment:
             properties["DeploymentConfiguration"] = deployment
         if load_balancers:
             properties["LoadBalancers"] = load_balancers
+        if constraints is not None:
+            properties["PlacementConstraints"] = constraints
+        if controller is not None:
+            properties["DeploymentController"] = {"Type": controller}
         return self.add(logical_id, "AWS::ECS::Service", properties, path=f"{self.name}/{logical_id}/Service")
+
+    def scaling(self, service: str, low: Any, high: Any, *, cluster: str = "Cluster", logical_id: str | None = None) -> str:
+        """Service auto scaling between `low` and `high` tasks, its ResourceId written as CDK writes it."""
+        resource_id = {"Fn::Join": ["", ["service/", ref(cluster), "/", att(service, "Name")]]}
+        return self.add(
+            logical_id or f"{service}Scaling",
+            "AWS::ApplicationAutoScaling::ScalableTarget",
+            {
+                "MinCapacity": low,
+                "MaxCapacity": high,
+                "ResourceId": resource_id,
+                "ScalableDimension": "ecs:service:DesiredCount",
+                "ServiceNamespace": "ecs",
+            },
+            path=f"{self.name}/{service}/TaskCount/Target/Resource",
+        )
 
     def balancer(
         self,
@@ -222,16 +253,30 @@ class Stack:
         health_check_port: Any = None,
         lb_egress: list[dict[str, Any]] | None = None,
         target_type: str | None = "instance",
+        kind: str = "application",
+        security_group: bool = True,
+        scheme: str | None = None,
+        protocol: str | None = None,
+        listener_open: bool = True,
     ) -> str:
-        """An ALB with its own security group, a listener, and target group `<logical_id>Tg`; returns the group."""
-        group = self.security_group(f"{logical_id}Sg", egress=lb_egress)
-        self.add(
-            logical_id,
-            "AWS::ElasticLoadBalancingV2::LoadBalancer",
-            {"Type": "application", "SecurityGroups": [att(group, "GroupId")]},
-            path=f"{self.name}/{logical_id}/Resource",
-        )
-        target_props: dict[str, Any] = {"Port": 80, "Protocol": "HTTP"}
+        """A balancer (an ALB unless `kind` is "network") with its own security group (unless not
+        `security_group`; open to anyone on the listener port unless not `listener_open`), a listener
+        on port 80, and target group `<logical_id>Tg`; returns the group."""
+        balancer_props: dict[str, Any] = {"Type": kind}
+        if security_group:
+            group = self.security_group(f"{logical_id}Sg", egress=lb_egress)
+            balancer_props["SecurityGroups"] = [att(group, "GroupId")]
+            if listener_open:
+                transport = "udp" if (protocol or "").upper() == "UDP" else "tcp"
+                self.props(group)["SecurityGroupIngress"] = [
+                    {"IpProtocol": transport, "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0"}
+                ]
+        if scheme is not None:
+            balancer_props["Scheme"] = scheme
+        self.add(logical_id, "AWS::ElasticLoadBalancingV2::LoadBalancer", balancer_props, path=f"{self.name}/{logical_id}/Resource")
+        listener_protocol = protocol or (None if kind == "application" else "TCP")
+        protocol = protocol or ("HTTP" if kind == "application" else "TCP")
+        target_props: dict[str, Any] = {"Port": 80, "Protocol": protocol}
         if target_type is not None:
             target_props["TargetType"] = target_type
         if health_check_port is not None:
@@ -249,6 +294,7 @@ class Stack:
                 "LoadBalancerArn": ref(logical_id),
                 "Port": 80,
                 "DefaultActions": [{"Type": "forward", "TargetGroupArn": ref(f"{logical_id}Tg")}],
+                **({"Protocol": listener_protocol} if listener_protocol else {}),
             },
         )
         return f"{logical_id}Tg"
@@ -256,7 +302,8 @@ class Stack:
     def ingress(
         self, group: str, source: str | None, low: int, high: int, protocol: Any = "tcp", cidr: Any = None
     ) -> str:
-        """A standalone ingress rule on `group` from security group `source` (or from `cidr`)."""
+        """A standalone ingress rule on `group` from security group `source` (or from `cidr`; the
+        VPC's own CIDR is `att("Vpc", "CidrBlock")`, after `vpc()`)."""
         properties: dict[str, Any] = {
             "GroupId": att(group, "GroupId"),
             "IpProtocol": protocol,
@@ -267,7 +314,8 @@ class Stack:
             properties["SourceSecurityGroupId"] = att(source, "GroupId")
         else:
             properties["CidrIp"] = cidr
-        return self.add(f"{group}From{source or 'Cidr'}{low}", "AWS::EC2::SecurityGroupIngress", properties)
+        suffix = "" if protocol == "tcp" else str(protocol).replace("-", "All")
+        return self.add(f"{group}From{source or 'Cidr'}{low}{suffix}", "AWS::EC2::SecurityGroupIngress", properties)
 
     def egress(self, group: str, destination: str, low: int, high: int) -> str:
         properties = {

@@ -1,5 +1,7 @@
 """The workshop stack: what one `cdk deploy` gives, pinned by assertions and one snapshot."""
 
+import json
+
 import pytest
 from aws_cdk.assertions import Match, Template
 
@@ -94,3 +96,73 @@ def test_port_plan_fits_one_static_task_per_instance(lab_stack):
     [cluster] = plan["clusters"]
     assert cluster["capacity"]["instances_max"] == 2
     assert cluster["dynamic_range"] == [32768, 60999]
+
+
+# Security of the lab: log writes and the key reach the lab's own log groups only.
+
+LOG_WRITES = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def log_write_targets(template):
+    """Every resource a role in ``template`` may write log events to: '*' or a log group's logical id."""
+    resources = template.to_json()["Resources"]
+    groups = {name for name, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    targets = set()
+    for policy in (r for r in resources.values() if r["Type"] == "AWS::IAM::Policy"):
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if not LOG_WRITES & set(actions):
+                continue
+            text = json.dumps(statement["Resource"])
+            named = {group for group in groups if f'"{group}"' in text}
+            targets |= named or {text.strip('"')}
+    return targets, groups
+
+
+def test_roles_write_logs_only_to_the_lab_log_groups(lab_template):
+    # execution roles: their container log group; task roles (ECS Exec): the exec log group;
+    # flow logs: the flow-log group; the instance role: none
+    targets, groups = log_write_targets(lab_template)
+    assert targets == groups
+    assert not any("InstanceRole" in name for name, policy in lab_template.find_resources("AWS::IAM::Policy").items()
+                   if "logs:" in json.dumps(policy))
+
+
+def test_cdk_defaults_would_let_a_role_write_any_log_group():
+    # The non-compliant case the lab test above must catch: CDK's own capacity and ECS Exec wiring.
+    import aws_cdk as cdk
+    from aws_cdk import aws_autoscaling as autoscaling, aws_ec2 as ec2, aws_ecs as ecs
+
+    stack = cdk.Stack(make_app(), "Plain")
+    vpc = ec2.Vpc(stack, "Vpc")
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
+    group = autoscaling.AutoScalingGroup(stack, "Asg", vpc=vpc, instance_type=ec2.InstanceType("t3.small"),
+                                         machine_image=ecs.EcsOptimizedImage.amazon_linux2023())
+    cluster.add_asg_capacity_provider(ecs.AsgCapacityProvider(stack, "Provider", auto_scaling_group=group))
+    targets, groups = log_write_targets(Template.from_stack(stack))
+    assert "*" in targets and not groups
+
+
+def test_cloudwatch_logs_may_use_the_key_for_the_lab_log_groups_only(lab_template):
+    [key] = lab_template.find_resources("AWS::KMS::Key").values()
+    statements = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if "logs." in json.dumps(s["Principal"])]
+    patterns = set()
+    for statement in statements:
+        assert set(statement["Condition"]) == {"ArnLike"}
+        [(context_key, arn)] = statement["Condition"]["ArnLike"].items()
+        assert context_key == "kms:EncryptionContext:aws:logs:arn"
+        *arn_head, pattern = arn["Fn::Join"][1]
+        assert arn_head == ["arn:", {"Ref": "AWS::Partition"}, ":logs:", {"Ref": "AWS::Region"}, ":",
+                            {"Ref": "AWS::AccountId"}]
+        patterns.add(pattern.removeprefix(":log-group:"))
+    encrypted = {name: group["Properties"]["LogGroupName"]["Fn::Join"][1][0]
+                 for name, group in lab_template.find_resources("AWS::Logs::LogGroup").items()
+                 if "KmsKeyId" in group["Properties"]}
+    assert sorted(encrypted) == ["CapacityExecLogGroupBCA81072", "DynamicTaskDefinitionLogGroupA21B5AE3",
+                                 "StaticTaskDefinitionLogGroup2504D96D"]
+    assert patterns == {
+        "/BridgeModeLab/Capacity/066846EB/ExecLogGroup-*",
+        "/BridgeModeLab/StaticTaskDefinition/FB1A7122/LogGroup-*",
+        "/BridgeModeLab/DynamicTaskDefinition/4BCC6E59/LogGroup-*",
+    }
+    assert patterns == {f"{prefix}*" for prefix in encrypted.values()}

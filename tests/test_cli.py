@@ -1,4 +1,4 @@
-"""The command line door: `port-plan check PATH... [--format text|json]`, exit codes 0 / 1 / 2."""
+"""The command line door: `port-plan check PATH... [--format text|json|sarif]`, exit codes 0 / 1 / 2."""
 
 from __future__ import annotations
 
@@ -52,9 +52,26 @@ def unknown_cluster(bad: bool) -> Stack:
     return stack
 
 
+def scaled(high: int) -> Stack:
+    stack = static_app(tasks=2, instances=2)
+    stack.scaling("Service", 2, high)
+    return stack
+
+
+def spread(tasks: int) -> Stack:
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=2)
+    stack.task("Task", [(80, 0, "tcp")])
+    stack.service("Service", "Task", desired=tasks, constraints=[{"Type": "distinctInstance"}])
+    return stack
+
+
 # rule -> (compliant case, non-compliant case)
 CASES: dict[str, tuple[Callable[[], Stack], Callable[[], Stack]]] = {
     "static-port-overcommit": (lambda: static_app(tasks=2, instances=2), lambda: static_app(tasks=3, instances=2)),
+    "scaling-port-overcommit": (lambda: scaled(2), lambda: scaled(10)),
+    "placement-constraint-overcommit": (lambda: spread(2), lambda: spread(4)),
     "deployment-port-deadlock": (
         lambda: static_app(tasks=2, instances=2, minimum=50),
         lambda: static_app(tasks=2, instances=2, minimum=100, maximum=200),
@@ -218,7 +235,7 @@ def test_cross_stack_files_line_up(
         (["check"], "port-plan: error: the following arguments are required: PATH"),
         (
             ["check", "cdk-out", "--format", "xml"],
-            "port-plan: error: argument --format: invalid choice: 'xml' (choose from 'text', 'json')",
+            "port-plan: error: argument --format: invalid choice: 'xml' (choose from 'text', 'json', 'sarif')",
         ),
         (
             ["frobnicate"],
@@ -243,7 +260,7 @@ def test_empty_directory_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "--help")
-    assert code == 0 and "--format {text,json}" in out
+    assert code == 0 and "--format {text,json,sarif}" in out
 
 
 def python_m(*argv: str, cwd: Path = FIXTURES) -> subprocess.CompletedProcess[str]:

@@ -188,3 +188,123 @@ def test_all_size_problems_are_reported_together():
     network = BridgeVpc(stack, "Network")
     with pytest.raises(ValueError, match="min_capacity must be >= 0.*target_capacity_percent"):
         BridgeCluster(stack, "Capacity", vpc=network.vpc, min_capacity=-1, target_capacity_percent=0)
+
+
+# The instance role: what the ECS agent needs, and no CloudWatch Logs permission.
+
+LOG_WRITES = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def instance_role_statements(template):
+    [policy] = [p for name, p in template.find_resources("AWS::IAM::Policy").items() if "InstanceRole" in name]
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def test_instance_role_holds_the_agent_permissions_and_no_log_writes(template):
+    cluster_arn = {"Fn::GetAtt": [Match.string_like_regexp("^CapacityCluster"), "Arn"]}
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": Match.string_like_regexp("^CapacityInstanceRole")}],
+            "PolicyDocument": {"Statement": Match.exact([
+                {"Action": ["ecs:DeregisterContainerInstance", "ecs:RegisterContainerInstance", "ecs:Submit*"],
+                 "Effect": "Allow", "Resource": cluster_arn},
+                {"Action": ["ecs:Poll", "ecs:StartTelemetrySession"],
+                 "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}, "Effect": "Allow", "Resource": "*"},
+                {"Action": ["ecr:GetAuthorizationToken", "ecs:DiscoverPollEndpoint"], "Effect": "Allow", "Resource": "*"},
+            ])},
+        },
+    )
+
+
+def test_plain_cdk_capacity_lets_instances_write_any_log_group():
+    # The grant BridgeCluster removes: CDK's ECS cluster gives its capacity log writes on '*'.
+    from aws_cdk import aws_autoscaling as autoscaling, aws_ecs as ecs
+
+    stack = make_stack()
+    vpc = ec2.Vpc(stack, "Vpc")
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
+    group = autoscaling.AutoScalingGroup(
+        stack, "Asg", vpc=vpc, instance_type=ec2.InstanceType("t3.small"),
+        machine_image=ecs.EcsOptimizedImage.amazon_linux2023(),
+    )
+    cluster.add_asg_capacity_provider(ecs.AsgCapacityProvider(stack, "Provider", auto_scaling_group=group))
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    wildcard = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]
+                if s["Resource"] == "*" and LOG_WRITES <= set(s["Action"])]
+    assert wildcard, "CDK no longer grants log writes on '*': BridgeCluster's narrowing can go"
+
+
+def test_log_grants_of_your_own_still_reach_the_instance_role():
+    # Only CDK's agent statement is narrowed: a grant on a log group, or a statement on '*', passes.
+    from aws_cdk import aws_iam as iam, aws_logs as logs
+
+    stack = make_stack()
+    network = BridgeVpc(stack, "Network")
+    capacity = BridgeCluster(stack, "Capacity", vpc=network.vpc)
+    agent_logs = logs.LogGroup(stack, "AgentLogs")
+    agent_logs.grant_write(capacity.instance_role)
+    capacity.instance_role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["logs:DescribeLogStreams", "logs:PutLogEvents"], resources=["*"])
+    )
+    statements = instance_role_statements(Template.from_stack(stack))
+    agent_logs_id = stack.resolve(stack.get_logical_id(agent_logs.node.default_child))
+    assert {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [agent_logs_id, "Arn"]}} in statements
+    # (the policy minimizer merges it with the agent's statement on '*')
+    assert any(s["Resource"] == "*" and {"logs:DescribeLogStreams", "logs:PutLogEvents"} <= set(s["Action"])
+               for s in statements)
+
+
+# The key: CloudWatch Logs may use it for the ECS Exec log group and nothing else.
+
+
+def logs_service_statements(template):
+    [key] = template.find_resources("AWS::KMS::Key").values()
+    return [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+            if "logs." in json.dumps(s.get("Principal", {}))]
+
+
+def test_key_lets_cloudwatch_logs_use_it_for_the_exec_log_group_only(template):
+    [statement] = logs_service_statements(template)
+    assert statement == {
+        "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": {"Fn::Join": ["", [
+            "arn:", {"Ref": "AWS::Partition"}, ":logs:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+            ":log-group:/Test/Capacity/57E31F84/ExecLogGroup-*",
+        ]]}}},
+        "Effect": "Allow",
+        "Principal": {"Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}},
+        "Resource": "*",
+    }
+    # the exec log group's name is that prefix and a part of the stack's UUID
+    [group] = [g for name, g in template.find_resources("AWS::Logs::LogGroup").items() if "ExecLogGroup" in name]
+    assert group["Properties"]["LogGroupName"] == {"Fn::Join": ["", [
+        "/Test/Capacity/57E31F84/ExecLogGroup-",
+        {"Fn::Select": [0, {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]}]},
+    ]]}
+
+
+def test_key_policy_refers_to_no_log_group(template):
+    # a log group that uses the key depends on it: the key may not depend on the log group
+    [key] = template.find_resources("AWS::KMS::Key").values()
+    groups = template.find_resources("AWS::Logs::LogGroup")
+    assert groups and not any(logical_id in json.dumps(key) for logical_id in groups)
+
+
+def test_ecs_exec_adds_no_account_wide_logs_statement_to_the_key():
+    # GIVEN a service with ECS Exec on the cluster (CDK would grant logs on arn:...:logs:<region>:<account>:*)
+    from aws_cdk import aws_ecs as ecs
+
+    from constructs_lib import BridgeService, BridgeTaskDefinition, PortMapping
+
+    stack = make_stack()
+    network = BridgeVpc(stack, "Network")
+    capacity = BridgeCluster(stack, "Capacity", vpc=network.vpc)
+    web = BridgeTaskDefinition(stack, "Web", image=ecs.ContainerImage.from_registry("nginx:alpine"),
+                               port_mappings=[PortMapping(80)])
+    BridgeService(stack, "Service", cluster=capacity, task_definition=web)
+    # THEN the key still serves the exec log group alone
+    template = Template.from_stack(stack)
+    [statement] = logs_service_statements(template)
+    assert "ExecLogGroup-*" in json.dumps(statement["Condition"])

@@ -113,12 +113,15 @@ def test_nist_opt_in_reports_what_the_readme_lists(tmp_path):
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.conftest import CDK_CONTEXT, ROOT
 
+    # As `cdk synth` runs the app: cdk.json's context (its feature flags decide some findings,
+    # e.g. restrictDefaultSecurityGroup closes the VPC's default group) plus the command line's.
+    context = {**CDK_CONTEXT, "aws:cdk:enable-path-metadata": True, "compliance": "nist80053r5"}
     result = subprocess.run(
         [sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-             "CDK_OUTDIR": str(tmp_path), "CDK_CONTEXT_JSON": json.dumps({"compliance": "nist80053r5"})},
+             "CDK_OUTDIR": str(tmp_path), "CDK_CONTEXT_JSON": json.dumps(context)},
     )
     assert result.returncode != 0
     report = json.loads((tmp_path / "validation-report.json").read_text())

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, make_app
-from tests.port_scenarios import CASES, build_app, stack_name
+from tests.port_scenarios import CASES, VARIANTS, build_app, stack_name
 
 SEVERITY = {rule: ("warning" if rule in ("static-port-in-dynamic-range", "unverifiable") else "error") for rule in CASES}
 
@@ -72,6 +72,15 @@ def test_rule_fires_on_its_case(rule, door, request):
 def test_compliant_case_is_clean(rule, door, request):
     findings = request.getfixturevalue(door)
     assert findings[stack_name(rule, False)] == set()
+
+
+@pytest.mark.parametrize("door", ["plugin_findings", "cli_findings"])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_variant_fires_its_rule_and_its_compliant_twin_is_clean(variant, door, request):
+    findings = request.getfixturevalue(door)
+    rule = VARIANTS[variant][0]
+    assert (rule, SEVERITY[rule]) in findings[stack_name(variant, True)]
+    assert findings[stack_name(variant, False)] == set()
 
 
 # -- apps shaped like real ones: nested stacks, weak cross-stack references, stages ---------------------------

@@ -215,3 +215,44 @@ def test_task_definition_without_mappings_is_rejected():
     web = BridgeTaskDefinition(stack, "Web", image=IMAGE)
     with pytest.raises(ValueError, match="maps no ports"):
         LoadBalancedBridgeService(stack, "Lab", cluster=capacity, task_definition=web)
+
+
+def test_token_container_port_and_desired_count_reach_the_target_group_and_service():
+    # GIVEN a container port and a desired count that are CloudFormation parameters
+    import aws_cdk as cdk
+
+    from tests.conftest import make_app
+
+    app = make_app()
+    stack = cdk.Stack(app, "Test")
+    port = cdk.CfnParameter(stack, "ContainerPort", type="Number", default=80).value_as_number
+    count = cdk.CfnParameter(stack, "DesiredCount", type="Number", default=2).value_as_number
+    network = BridgeVpc(stack, "Network")
+    capacity = BridgeCluster(stack, "Capacity", vpc=network.vpc)
+    web = BridgeTaskDefinition(stack, "Web", image=IMAGE, container_name="nginx",
+                               port_mappings=[PortMapping(port, host_port=8080)])
+    LoadBalancedBridgeService(stack, "Lab", cluster=capacity, task_definition=web, desired_count=count,
+                              min_healthy_percent=0, max_percent=100)
+    # WHEN the app synthesizes THEN both are carried as references; the static port is opened
+    app.synth()
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::ElasticLoadBalancingV2::TargetGroup", {"Port": {"Ref": "ContainerPort"}})
+    template.has_resource_properties(
+        "AWS::ECS::Service",
+        {"DesiredCount": {"Ref": "DesiredCount"},
+         "LoadBalancers": [{"ContainerName": "nginx", "ContainerPort": {"Ref": "ContainerPort"},
+                            "TargetGroupArn": Match.any_value()}]},
+    )
+    assert [(r["Properties"]["FromPort"], r["Properties"]["ToPort"]) for r in ingress_rules(template)] == [(8080, 8080)]
+
+
+def test_a_token_container_port_that_is_not_mapped_is_named_as_a_token():
+    import aws_cdk as cdk
+
+    stack = make_stack()
+    other = cdk.CfnParameter(stack, "OtherPort", type="Number", default=81).value_as_number
+    network = BridgeVpc(stack, "Network")
+    capacity = BridgeCluster(stack, "Capacity", vpc=network.vpc)
+    web = BridgeTaskDefinition(stack, "Web", image=IMAGE, port_mappings=[PortMapping(80)])
+    with pytest.raises(ValueError, match=r"has no tcp mapping for port a deploy-time value \(token\)\. Did you"):
+        LoadBalancedBridgeService(stack, "Lab", cluster=capacity, task_definition=web, container_port=other)

@@ -44,9 +44,40 @@ def test_wheel_carries_the_instance_type_data_whole(wheel):
 
 
 def test_dependencies_are_compatible_ranges(wheel):
-    [metadata] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
-    requires = [line.split(":", 1)[1].strip() for line in wheel.read(metadata).decode().splitlines()
-                if line.startswith("Requires-Dist:")]
+    requires = [line.split(":", 1)[1].strip() for line in _metadata(wheel) if line.startswith("Requires-Dist:")]
     assert "aws-cdk-lib<3,>=2.275" in requires
     assert "constructs<11,>=10" in requires
     assert not any("==" in requirement.split(";")[0] for requirement in requires)
+
+
+def _metadata(wheel: zipfile.ZipFile) -> list[str]:
+    [metadata] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    return wheel.read(metadata).decode().splitlines()
+
+
+def test_python_floor_is_what_the_code_and_its_dependencies_need(wheel):
+    from importlib.metadata import metadata
+
+    from packaging.specifiers import SpecifierSet
+
+    [floor] = [line.split(":", 1)[1].strip() for line in _metadata(wheel) if line.startswith("Requires-Python:")]
+    assert floor == ">=3.10"  # dataclass(slots=True) and X | Y annotations evaluated at run time
+    ours = SpecifierSet(floor)
+    for dependency in ("aws-cdk-lib", "constructs", "cdk-nag"):
+        theirs = SpecifierSet(metadata(dependency)["Requires-Python"])
+        # every Python we accept, down to our floor, is one each dependency accepts too
+        for minor in range(0, 15):
+            version = f"3.{minor}"
+            if version in ours:
+                assert version in theirs, f"{dependency} needs {theirs}, we accept Python {version}"
+
+
+def test_the_cli_installs_as_port_plan(wheel):
+    [entry_points] = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    lines = wheel.read(entry_points).decode().splitlines()
+    assert lines[lines.index("[console_scripts]") + 1] == "port-plan = constructs_lib.cli:main"
+
+
+def test_the_test_kit_extra_brings_pytest_and_syrupy(wheel):
+    extra = [line for line in _metadata(wheel) if line.startswith("Requires-Dist:") and "extra == \"test\"" in line]
+    assert {line.split(":", 1)[1].split(";")[0].strip().split(">")[0] for line in extra} == {"pytest", "syrupy"}

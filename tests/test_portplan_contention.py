@@ -7,9 +7,12 @@ from collections.abc import Hashable, Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from portplan_builders import Stack
 from test_portplan_placement import PORTS, brute_force_classes, demand, tcp
 
+from constructs_lib.portplan import build_model
 from constructs_lib.portplan.placement import Demand
+from constructs_lib.portplan.plan import build_plan
 from constructs_lib.portplan.rules.contention import fits_beside
 
 
@@ -73,3 +76,42 @@ def test_out_of_budget_is_unknown() -> None:
 def test_fits_beside_equals_its_definition(instances: int, subject: Demand, others: list[Demand]) -> None:
     capacity = {"g": instances}
     assert fits_beside(subject, others, capacity, {}) == brute_force_fits_beside(subject, others, capacity)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    instances=st.integers(0, 3),
+    services=st.lists(
+        st.tuples(
+            st.frozensets(st.sampled_from(PORTS), max_size=2), st.integers(0, 2), st.integers(0, 2), st.booleans()
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_plan_fits_at_the_maximum_equals_the_definition(
+    instances: int, services: list[tuple[frozenset[int], int, int, bool]]
+) -> None:
+    # GIVEN services (ports, desired, extra tasks auto scaling adds, distinctInstance) on one group
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=instances)
+    demands = []
+    for index, (ports, desired, extra, distinct) in enumerate(services):
+        stack.task(f"Task{index}", [(p, p, "tcp") for p in sorted(ports)] or [(80, 0, "tcp")])
+        constraints = [{"Type": "distinctInstance"}] if distinct else None
+        stack.service(f"S{index}", f"Task{index}", desired=desired, constraints=constraints)
+        stack.scaling(f"S{index}", desired, desired + extra)
+        private = {5000 + index} if distinct else set()
+        demands.append(demand(f"S{index}", desired + extra, tcp(*ports, *private)))
+    data = build_plan(build_model([stack.loaded()]))
+    rows = {s["id"]: s for c in data["clusters"] for s in c["services"]}
+    # THEN fits_at_max is the worst room beside what the others can run at their maxima (distinctInstance
+    # counting as a port of the service's own), and unbounded services have none
+    for index, subject in enumerate(demands):
+        row = rows[f"S{index}"]
+        if not subject.ports:
+            assert row["fits_at_max"] is None
+            continue
+        others = [d for d in demands if d is not subject]
+        assert row["fits_at_max"] == brute_force_fits_beside(subject, others, {"g": instances})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,12 +15,15 @@ from constructs_lib.cli import main
 from constructs_lib.portplan import build_model
 from constructs_lib.portplan import diagram as diagram_module
 from constructs_lib.portplan.diagram import (
+    FLAVOR_FILLS,
     Diagram,
     DiagramError,
     build_diagram,
     find_d2,
+    for_cairo,
     render,
     svg_to_png,
+    system_fonts,
     to_d2,
     to_mermaid,
 )
@@ -89,6 +93,74 @@ def test_paths_from_client_to_container(tmp_path: Path) -> None:
     assert "ALB StaticLb\nlistener :80" in names.values()
 
 
+def test_tasks_and_host_ports_are_colored_by_how_they_map(tmp_path: Path) -> None:
+    diagram = diagram_of(lab_like(), tmp_path)
+    flavors = {(n.kind, n.label.split("\n")[0]): n.flavor for n in diagram.nodes}
+    assert flavors[("container", "Static task")] == "static"
+    assert flavors[("container", "Dynamic task")] == "dynamic"
+    assert flavors[("host_port", ":8080/tcp")] == "static"
+    assert flavors[("range", ":32768-60999")] == "dynamic"
+    # D2 fills a static task blue and a dynamic one green, as the legend says
+    text = to_d2(diagram)
+    static_task = re.search(r'task\d+: "Static task\\ncontainer :80/tcp" \{\n(.*?)\n\s*\}', text, re.S)
+    dynamic_task = re.search(r'task\d+: "Dynamic task\\ncontainer :80/tcp" \{\n(.*?)\n\s*\}', text, re.S)
+    assert static_task and f'style.fill: "{FLAVOR_FILLS["static"]}"' in static_task.group(1)
+    assert dynamic_task and f'style.fill: "{FLAVOR_FILLS["dynamic"]}"' in dynamic_task.group(1)
+    legend = text[text.index(": legend {"):]
+    assert re.search(rf'"task mapped to a static host port" \{{style.fill: "{FLAVOR_FILLS["static"]}"', legend)
+    assert re.search(rf'"task mapped to a dynamic host port" \{{style.fill: "{FLAVOR_FILLS["dynamic"]}"', legend)
+
+
+def test_balancers_stand_outside_the_cluster(tmp_path: Path) -> None:
+    diagram = diagram_of(lab_like(), tmp_path)
+    outside = [n for n in diagram.nodes if n.kind in ("client", "listener", "target_group")]
+    assert len(outside) == 5 and all(n.parent is None for n in outside)
+    [cluster] = [g for g in diagram.groups if g.kind == "cluster"]
+    assert {n.kind for n in diagram.nodes if n.parent == cluster.id} <= {"pending", "service", "container", "more"}
+
+
+def test_target_groups_show_the_port_ecs_registers(tmp_path: Path) -> None:
+    # GIVEN target groups whose own Port is 80, in front of 8080:80 and 0:80 tasks
+    diagram = diagram_of(lab_like(), tmp_path)
+    groups = sorted(n.label for n in diagram.nodes if n.kind == "target_group")
+    # THEN each says where ECS sends the traffic: the task's host port, not the group's port
+    assert groups == [
+        "target group HTTP\ntargets: instance:8080\nhealth check: traffic-port",
+        "target group HTTP\ntargets: instance:dynamic port\nhealth check: traffic-port",
+    ]
+    assert not any(":80" in label.split("\n")[0] for label in groups)
+
+
+def test_awsvpc_tasks_are_neither_static_nor_dynamic(tmp_path: Path) -> None:
+    # GIVEN an awsvpc service behind an ip target group (no host port at all)
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=2)
+    target = stack.balancer("Lb", target_type="ip")
+    stack.task("Task", [(80, None, "tcp")], mode="awsvpc")
+    stack.service("Service", "Task", desired=2, load_balancers=[link(target)])
+    diagram = diagram_of(stack, tmp_path)
+    # THEN its tasks take no static or dynamic color, and the group says ECS registers task IPs
+    tasks = [n for n in diagram.nodes if n.kind == "container"]
+    assert tasks and all(n.flavor is None for n in tasks)
+    [group] = [n.label for n in diagram.nodes if n.kind == "target_group"]
+    assert group.split("\n")[1] == "targets: task IP:80"
+
+
+def test_the_legend_is_laid_out_with_the_picture(tmp_path: Path) -> None:
+    diagram = diagram_of(lab_like(), tmp_path)
+    [legend] = [n for n in diagram.nodes if n.kind == "legend"]
+    assert legend.parent is None
+    text = to_d2(diagram)
+    block = text[text.index(f"{legend.id}: legend {{"):]
+    block = block[: block.index("\n}\n")]
+    # a box in the layout (no `near`, which pins it outside), with one sample per color
+    assert "near:" not in block and "grid-columns: 1" in block
+    assert block.count('style.fill: "') == 5  # the frame and four sample boxes
+    for color in ("#0969da", "#1a7f37", "#cf222e"):
+        assert f'shape: text; style.font-color: "{color}"' in block
+
+
 def test_overcommit_is_a_red_pending_node_with_the_rule(tmp_path: Path) -> None:
     diagram = diagram_of(lab_like(static_tasks=3), tmp_path)
     (pending,) = [n for n in diagram.nodes if n.kind == "pending"]
@@ -147,6 +219,50 @@ def test_static_tasks_beyond_the_drawn_instances_are_not_pending(tmp_path: Path)
     assert not [n for n in diagram.nodes if n.kind == "pending" or n.tone]
 
 
+def test_scaling_maximum_and_distinct_instance_pending(tmp_path: Path) -> None:
+    # GIVEN static 8080 scaling 2..10 on 2 instances, and 4 distinctInstance tasks on the same 2
+    stack = static_app(tasks=2, instances=2)
+    stack.scaling("Service", 2, 10)
+    stack.task("SpreadTask", [(80, 0, "tcp")])
+    stack.service("Spread", "SpreadTask", desired=4, constraints=[{"Type": "distinctInstance"}])
+    diagram = diagram_of(stack, tmp_path)
+    pending = sorted(n.label for n in diagram.nodes if n.kind == "pending")
+    # THEN each wait is drawn with its rule, and the scaling range shows on the tasks
+    assert pending == [
+        "2 tasks of Spread PENDING\ndistinctInstance: one per instance\n[placement-constraint-overcommit]",
+        "8 more tasks of Service PENDING at its scaling maximum (10)\nno instance has tcp/8080 free\n"
+        "[scaling-port-overcommit]",
+    ]
+    tasks = [n for n in diagram.nodes if n.kind == "container"]
+    assert sum("auto scaling 2..10" in n.label for n in tasks) == 2
+    assert sum(n.label.startswith("Spread task") for n in tasks) == 2  # one per instance
+
+
+def test_member_of_matching_no_instance_is_pending(tmp_path: Path) -> None:
+    stack = static_app(tasks=1, instances=2, host_port=0)
+    stack.props("Service")["PlacementConstraints"] = [{"Type": "memberOf", "Expression": "attribute:ecs.os-type == windows"}]
+    [node] = [n for n in diagram_of(stack, tmp_path).nodes if n.kind == "pending"]
+    assert node.label == "1 tasks of Service PENDING\nmemberOf matches no instance\n[placement-constraint-overcommit]"
+
+
+def test_nlb_paths_in_red(tmp_path: Path) -> None:
+    # GIVEN a static port behind an NLB without security groups, and a listener no client may reach
+    stack = Stack("Lab")
+    stack.cluster()
+    stack.capacity(min_size=1)
+    passthrough = stack.balancer("Nlb", kind="network", security_group=False)
+    closed = stack.balancer("Closed", kind="network", listener_open=False)
+    stack.ingress("AsgSg", "ClosedSg", 32768, 60999)
+    stack.task("StaticTask", [(80, 8080, "tcp")])
+    stack.service("Static", "StaticTask", desired=1, load_balancers=[link(passthrough)])
+    stack.task("DynamicTask", [(80, 0, "tcp")])
+    stack.service("Dynamic", "DynamicTask", desired=1, load_balancers=[link(closed)])
+    found = labels(diagram_of(stack, tmp_path))
+    assert any(l.startswith(":8080/tcp") and l.endswith("[dynamic-port-ingress]") for l in found.values())
+    assert any(l.startswith("NLB Closed") and l.endswith("[dynamic-port-ingress]") for l in found.values())
+    assert any(l.startswith("NLB Nlb") and "[" not in l for l in found.values())
+
+
 def test_mermaid_source(tmp_path: Path) -> None:
     text = to_mermaid(diagram_of(lab_like(static_tasks=3, ingress=False), tmp_path))
     lines = text.splitlines()
@@ -174,7 +290,7 @@ def test_d2_source_nests_instances_and_styles_red(tmp_path: Path) -> None:
     assert re.search(r'instance\d+: "instance 1" \{', text)
     assert re.search(r'pending\d+: "1 task of Static PENDING\\nno instance has tcp/8080 free', text)
     assert 'style.stroke: "#cf222e"' in text
-    assert re.search(r"cluster\d+\.tg\d+ -> cluster\d+\.capacity\d+\.instance\d+\.port\d+", text)
+    assert re.search(r"^tg\d+ -> cluster\d+\.capacity\d+\.instance\d+\.port\d+ ", text, re.MULTILINE)
 
 
 # -- rendering ------------------------------------------------------------------------------------------------
@@ -212,6 +328,76 @@ def test_png_renders(rendered: dict[str, Path]) -> None:
     data = rendered["png"].read_bytes()
     assert data[:8] == PNG_MAGIC
     assert len(data) > 10_000
+
+
+_SHAPE_TEXT = re.compile(
+    r'<g class="shape" ><rect x="[-\d.]+" y="[-\d.]+" width="([\d.]+)"[^>]*/></g>'
+    r'<text [^>]*class="(text[a-z-]*)[^"]*" style="[^"]*font-size:(\d+)px">(.*?)</text>'
+)
+
+
+def overflowing(svg: str, fonts: dict[str, str]) -> list[str]:
+    """Label lines wider than their box, measured with the font files that draw them."""
+    from PIL import ImageFont
+
+    names = {"text": "regular", "text-bold": "bold", "text-italic": "italic", "text-mono": "mono",
+             "text-mono-bold": "mono-bold"}
+    found = []
+    for match in _SHAPE_TEXT.finditer(svg):
+        width, css_class, size, body = float(match.group(1)), match.group(2), int(match.group(3)), match.group(4)
+        font = ImageFont.truetype(fonts[names[css_class]], size)
+        lines = re.findall(r"<tspan[^>]*>(.*?)</tspan>", body) or [body]
+        found += [line for line in lines if font.getlength(line) > width]
+    return found
+
+
+def test_png_labels_fit_their_boxes(tmp_path: Path) -> None:
+    # GIVEN the fonts cairo draws a PNG with (fontconfig's sans-serif and monospace)
+    if shutil.which("fc-match") is None:
+        pytest.skip("fontconfig's fc-match is not installed: PNG text is measured with d2's own fonts")
+    fonts = system_fonts()
+    assert {"regular", "bold", "mono", "mono-bold"} <= set(fonts)
+    plan, sources = read_plan([lab_like(static_tasks=3, ingress=False).write(tmp_path)])
+    source = to_d2(build_diagram(plan, sources))
+    d2 = find_d2()
+    assert d2 is not None
+    # WHEN d2 lays the picture out with them, as `render` does for .png
+    svg = diagram_module._d2_svg(d2, source, fonts)
+    # THEN every line of every box fits inside it
+    assert _SHAPE_TEXT.search(svg)
+    assert overflowing(svg, fonts) == []
+    # (with d2's own fonts, which cairo does not have, the same text overflows)
+    assert overflowing(diagram_module._d2_svg(d2, source), fonts)
+
+
+def test_render_measures_a_png_with_the_system_fonts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: dict[str, object] = {}
+
+    def fake_d2(d2: str, source: str, fonts: dict[str, str] | None = None) -> str:
+        asked[str(len(asked))] = fonts
+        return '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'
+
+    monkeypatch.setattr(diagram_module, "_d2_svg", fake_d2)
+    monkeypatch.setattr(diagram_module, "system_fonts", lambda: {"regular": "/fonts/Sans.ttf"})
+    render(Diagram(), str(tmp_path / "plan.png"))
+    render(Diagram(), str(tmp_path / "plan.svg"))
+    assert asked == {"0": {"regular": "/fonts/Sans.ttf"}, "1": {}}  # the SVG keeps d2's own fonts
+
+
+def test_system_fonts_without_fontconfig(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "")
+    assert system_fonts() == {}
+
+
+def test_for_cairo_names_fonts_cairo_can_find() -> None:
+    svg = (
+        '<style>.d2-7 .text-bold { font-family: "d2-7-font-bold"; } .d2-7 .text-mono { font-family: '
+        '"d2-7-font-mono"; } @font-face { font-family: d2-7-font-regular; src: url("data:x"); }</style>'
+    )
+    converted = for_cairo(svg)
+    assert "d2-7-font" not in converted
+    assert '.text-bold { font-family: sans-serif; font-weight: bold; font-style: normal; }' in converted
+    assert '.text-mono { font-family: monospace; font-weight: normal; font-style: normal; }' in converted
 
 
 def test_svg_to_png_drops_d2s_masks() -> None:
@@ -264,7 +450,7 @@ def test_missing_png_converter_keeps_the_svg(tmp_path: Path, monkeypatch: pytest
         raise DiagramError("PNG needs CairoSVG and the cairo library (no module named 'cairosvg')")
 
     monkeypatch.setattr(diagram_module, "svg_to_png", broken)
-    monkeypatch.setattr(diagram_module, "_d2_svg", lambda d2, source: "<svg/>")
+    monkeypatch.setattr(diagram_module, "_d2_svg", lambda d2, source, fonts=None: "<svg/>")
     result = render(Diagram(), str(tmp_path / "plan.png"))
     assert result.path == str(tmp_path / "plan.svg")
     assert result.note is not None and result.note.startswith("PNG needs CairoSVG")

@@ -385,6 +385,18 @@ def full_app() -> Stack:
         "Service", "Task", desired=2, strategy=["Provider"], minimum=50, maximum=200, load_balancers=[link(group)]
     )
     stack.props("Service")["DeploymentController"] = {"Type": "ECS"}
+    stack.props("Service")["PlacementConstraints"] = [
+        {"Type": "memberOf", "Expression": "attribute:ecs.instance-type == t3.micro"},
+        {"Type": "distinctInstance"},
+    ]
+    stack.props("Task")["PlacementConstraints"] = [{"Type": "memberOf", "Expression": "attribute:tier exists"}]
+    stack.props("Task")["ContainerDefinitions"][0]["PortMappings"].append({"ContainerPortRange": "9000-9009"})
+    stack.props(group)["TargetGroupAttributes"] = [{"Key": "preserve_client_ip.enabled", "Value": "true"}]
+    stack.props("Lb")["Scheme"] = "internal"
+    stack.add("Subnet", "AWS::EC2::Subnet", {"AvailabilityZone": "us-east-1a"})
+    stack.props("Asg")["VPCZoneIdentifier"] = [ref("Subnet")]
+    stack.scaling("Service", 1, 4)
+    stack.props("ServiceScaling")["ScheduledActions"] = [{"ScalableTargetAction": {"MaxCapacity": 6}}]
     stack.service("Daemon", "Host", daemon=True)
     return stack
 
@@ -995,3 +1007,190 @@ def test_a_resource_type_that_is_no_string_is_skipped() -> None:
 def test_bottlerocket_settings_name_the_cluster() -> None:
     user_data = {"Fn::Base64": {"Fn::Sub": '[settings.ecs]\ncluster = "${Cluster}"\n\n[settings.host-containers.admin]\nenabled = false\n'}}
     assert asg_with(user_data).cluster == CLUSTER
+# -- what ECS schedules beyond the desired count ---------------------------------------------------------
+
+
+def test_scalable_target_links_to_its_service() -> None:
+    # GIVEN CDK's ResourceId (Fn::Join of the cluster Ref and the service's Name) and a literal one
+    stack = Stack()
+    stack.cluster()
+    stack.props("Cluster")["ClusterName"] = "shop"
+    stack.task("Task")
+    stack.service("Web", "Task", desired=2)
+    stack.service("Api", "Task", desired=1)
+    stack.props("Api")["ServiceName"] = "api"
+    stack.scaling("Web", 2, 10)
+    literal = stack.scaling("Api", 1, 3)
+    stack.props(literal)["ResourceId"] = "service/shop/api"
+    stack.props(literal)["ScheduledActions"] = [
+        {"ScheduledActionName": "peak", "Schedule": "cron(0 8 * * ? *)", "ScalableTargetAction": {"MaxCapacity": 6}}
+    ]
+    stack.add("Other", "AWS::ApplicationAutoScaling::ScalableTarget", {"ServiceNamespace": "dynamodb"})
+    plan = build_model([stack.loaded()])
+    web, api = ("Stack.template.json", "Web"), ("Stack.template.json", "Api")
+    # THEN each service has its range, a scheduled action raising the maximum counts, other namespaces do not
+    assert (plan.scaling[web].min_capacity, plan.scaling[web].max_capacity) == (2, 10)
+    assert plan.scaling[api].max_capacity == 6
+    assert len(plan.scalable_targets) == 2
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "reason"),
+    [
+        ({"Ref": "Param"}, "parameter Param"),
+        ("service/shop/missing", "service 'missing' of its ResourceId is not defined"),
+        ("table/shop", "is not service/<cluster>/<service>"),
+        ({"Fn::Join": ["", ["service/", {"Ref": "Cluster"}, "/", {"Ref": "Cluster"}]]}, "not an ECS service"),
+    ],
+)
+def test_scalable_target_whose_service_is_unknown(resource_id: Any, reason: str) -> None:
+    stack = Stack()
+    stack.parameters["Param"] = {"Type": "String"}
+    stack.cluster()
+    target = stack.scaling("Web", 1, 2)
+    stack.props(target)["ResourceId"] = resource_id
+    plan = build_model([stack.loaded()])
+    service = plan.scalable_targets[("Stack.template.json", target)].service
+    assert isinstance(service, Unknown) and reason in service.reason
+    assert plan.scaling == {}
+
+
+def test_placement_constraints_and_deployments_are_read() -> None:
+    stack = Stack()
+    stack.task("Task")
+    stack.props("Task")["PlacementConstraints"] = [{"Type": "memberOf", "Expression": "attribute:ecs.os-type == linux"}]
+    stack.service("Spread", "Task", constraints=[{"Type": "distinctInstance"}], controller="CODE_DEPLOY")
+    stack.service(
+        "Picky",
+        "Task",
+        constraints=[{"Type": "memberOf", "Expression": {"Fn::Sub": "attribute:tier == ${AWS::StackName}"}}],
+        deployment_strategy="linear",
+    )
+    plan = build_model([stack.loaded()])
+    spread = plan.services[("Stack.template.json", "Spread")]
+    picky = plan.services[("Stack.template.json", "Picky")]
+    assert (spread.distinct_instance, spread.deployment, spread.blue_green, spread.rolling) == (
+        True,
+        "CODE_DEPLOY",
+        True,
+        False,
+    )
+    assert (picky.member_of, picky.deployment, picky.blue_green) == (("attribute:tier == Stack",), "LINEAR", True)
+    assert plan.task_definitions[("Stack.template.json", "Task")].member_of == ("attribute:ecs.os-type == linux",)
+
+
+def test_member_of_narrows_the_pool() -> None:
+    # GIVEN a t3 group and a Graviton group in one cluster, and services asking for one architecture
+    stack = Stack()
+    stack.cluster()
+    stack.capacity("Intel", min_size=2)
+    stack.capacity("Graviton", min_size=3)
+    stack.props("GravitonTemplate")["LaunchTemplateData"]["InstanceType"] = "t4g.small"
+    stack.task("Task", [(80, 8080, "tcp")])
+    stack.props("Task")["PlacementConstraints"] = [
+        {"Type": "memberOf", "Expression": "attribute:ecs.cpu-architecture == arm64"}
+    ]
+    stack.service("Arm", "Task")
+    stack.task("Any", [(80, 8081, "tcp")])
+    stack.service("Run", "Any", constraints=[{"Type": "memberOf", "Expression": "agentVersion >= 1.70.0"}])
+    plan = build_model([stack.loaded()])
+    arm = plan.pools[("Stack.template.json", "Arm")]
+    run = plan.pools[("Stack.template.json", "Run")]
+    # THEN the task definition's constraint keeps the Graviton group only; an undecidable one opens the pool
+    assert [m.asg[1] for m in arm.members] == ["Graviton"] and arm.excluded == (("Stack.template.json", "Intel"),)
+    assert (arm.low, arm.high) == (3, 3)
+    assert run.members == () and run.high is None
+    assert any("agentVersion >= 1.70.0" in doubt for doubt in run.doubts)
+    assert plan.landing[("Stack.template.json", "Task")] == frozenset({("Stack.template.json", "Graviton")})
+
+
+def test_instance_attributes_and_zones_are_read() -> None:
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(settings=["ECS_INSTANCE_ATTRIBUTES={\\\"tier\\\":\\\"web\\\"}"])
+    stack.add("SubnetA", "AWS::EC2::Subnet", {"AvailabilityZone": "eu-west-1a"})
+    stack.add("SubnetB", "AWS::EC2::Subnet", {"AvailabilityZone": {"Fn::Select": [0, {"Fn::GetAZs": ""}]}})
+    stack.props("Asg")["VPCZoneIdentifier"] = [ref("SubnetA")]
+    stack.capacity("Other")
+    stack.props("Other")["VPCZoneIdentifier"] = [ref("SubnetA"), ref("SubnetB")]
+    plan = build_model([stack.loaded()])
+    group = plan.auto_scaling_groups[("Stack.template.json", "Asg")]
+    assert group.attributes == {"tier": "web"}
+    assert group.availability_zones == ("eu-west-1a",)
+    assert isinstance(plan.auto_scaling_groups[("Stack.template.json", "Other")].availability_zones, Unknown)
+
+
+WINDOWS_USER_DATA = (
+    '<powershell>Import-Module ECSTools\n[Environment]::SetEnvironmentVariable("ECS_CLUSTER", "'
+)
+
+
+def test_windows_powershell_user_data() -> None:
+    # GIVEN user data as CDK writes it for EcsOptimizedImage.windows(): PowerShell environment variables
+    stack = Stack()
+    stack.cluster()
+    stack.capacity()
+    stack.props("AsgTemplate")["LaunchTemplateData"]["UserData"] = {
+        "Fn::Base64": {
+            "Fn::Join": [
+                "",
+                [
+                    WINDOWS_USER_DATA,
+                    ref("Cluster"),
+                    "\", \"Machine\")\n[Environment]::SetEnvironmentVariable('ECS_RESERVED_PORTS', '[8081]', 'Machine')"
+                    "\nInitialize-ECSAgent -Cluster '",
+                    ref("Cluster"),
+                    "' -EnableTaskIAMRole</powershell>",
+                ],
+            ]
+        }
+    }
+    group = build_model([stack.loaded()]).auto_scaling_groups[("Stack.template.json", "Asg")]
+    # THEN the settings read like Linux ones, with Windows' dynamic range and reserved ports (80 for task roles)
+    assert group.cluster == ("Stack.template.json", "Cluster")
+    assert (group.os_type, group.dynamic_range, group.reserved_tcp) == ("windows", (49152, 65535), (8081,))
+    assert 3389 in group.agent_reserved and 80 in group.agent_reserved and 22 not in group.agent_reserved
+
+
+def test_windows_ami_from_its_ssm_parameter_and_initialize_agent() -> None:
+    stack = Stack()
+    stack.parameters["Ami"] = {
+        "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+        "Default": "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-ECS_Optimized/image_id",
+    }
+    stack.cluster()
+    stack.capacity()
+    data = stack.props("AsgTemplate")["LaunchTemplateData"]
+    data["ImageId"] = ref("Ami")
+    data["UserData"] = {"Fn::Base64": {"Fn::Join": ["", ["Initialize-ECSAgent -Cluster ", ref("Cluster")]]}}
+    group = build_model([stack.loaded()]).auto_scaling_groups[("Stack.template.json", "Asg")]
+    assert (group.os_type, group.cluster, group.dynamic_range) == (
+        "windows",
+        ("Stack.template.json", "Cluster"),
+        (49152, 65535),
+    )
+    assert 80 not in group.agent_reserved  # no task IAM roles
+
+
+def test_listeners_scheme_and_client_ip_preservation() -> None:
+    stack = Stack()
+    target = stack.balancer("Nlb", kind="network", security_group=False, scheme="internal")
+    stack.props(target)["TargetGroupAttributes"] = [{"Key": "preserve_client_ip.enabled", "Value": "false"}]
+    stack.props(target)["HealthCheckProtocol"] = "http"
+    plan = build_model([stack.loaded()])
+    group = plan.target_groups[("Stack.template.json", target)]
+    balancer = plan.load_balancers[("Stack.template.json", "Nlb")]
+    assert (balancer.kind, balancer.scheme, balancer.security_groups) == ("network", "internal", None)
+    assert [(l.port, l.protocol, l.load_balancer) for l in group.listeners] == [(80, "TCP", balancer.origin.key)]
+    assert (group.preserve_client_ip, group.health_check_protocol) == (False, "HTTP")
+
+
+def test_container_port_ranges() -> None:
+    stack = Stack()
+    ranged = {"Name": "web", "Image": "x", "PortMappings": [{"ContainerPortRange": "8000-8099"}]}
+    odd = {"Name": "odd", "Image": "x", "PortMappings": [{"ContainerPortRange": "many"}]}
+    stack.task("Bridge", containers=[ranged, odd])
+    definition = build_model([stack.loaded()]).task_definitions[("Stack.template.json", "Bridge")]
+    assert [m.port_range for m in definition.mappings] == [(8000, 8099), Unknown("containerPortRange 'many' is not a range of port numbers")]
+    assert [definition.host_port(m) for m in definition.mappings] == [0, 0]  # contiguous dynamic host ports
+    assert definition.doubts == () and definition.static_ports == frozenset()

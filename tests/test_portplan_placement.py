@@ -189,3 +189,61 @@ def brute_force_classes(capacity: dict[Hashable, int], demands: Sequence[Demand]
 )
 def test_place_with_several_groups_equals_brute_force(capacity: dict[Hashable, int], demands: list[Demand]) -> None:
     assert place(demands, capacity).fits == brute_force_classes(capacity, demands)
+
+
+# -- distinctInstance and scaling maxima, against the same brute force ---------------------------------
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    ports: frozenset[int]
+    desired: int
+    extra: int
+    daemon: bool
+    distinct: bool
+
+
+OVERCOMMIT_RULES = {"static-port-overcommit", "scaling-port-overcommit", "placement-constraint-overcommit"}
+scheduled = st.builds(
+    Scheduled,
+    ports=st.frozensets(st.sampled_from(PORTS), max_size=2),
+    desired=st.integers(0, 3),
+    extra=st.integers(0, 2),
+    daemon=st.sampled_from([False, False, False, True]),
+    distinct=st.booleans(),
+)
+
+
+def as_specs(services: Sequence[Scheduled], at_maximum: bool) -> list[Spec]:
+    """distinctInstance as a port private to its service; replicas at their desired count or maximum."""
+    return [
+        Spec(
+            s.ports | ({5000 + index} if s.distinct and not s.daemon else set()),
+            s.desired + (s.extra if at_maximum and not s.daemon else 0),
+            s.daemon,
+        )
+        for index, s in enumerate(services)
+    ]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances=st.integers(0, 4), services=st.lists(scheduled, min_size=1, max_size=3))
+def test_constraints_and_scaling_maxima_equal_brute_force(instances: int, services: list[Scheduled]) -> None:
+    # GIVEN services with static ports, distinctInstance and auto scaling on one group of instances
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=instances)
+    for index, spec in enumerate(services):
+        stack.task(f"Task{index}", [(p, p, "tcp") for p in sorted(spec.ports)] or [(80, 0, "tcp")])
+        constraints = [{"Type": "distinctInstance"}] if spec.distinct else None
+        stack.service(f"Service{index}", f"Task{index}", desired=spec.desired, daemon=spec.daemon, constraints=constraints)
+        if spec.extra and not spec.daemon:
+            stack.scaling(f"Service{index}", spec.desired, spec.desired + spec.extra)
+    errors = [f for f in check(stack) if f.rule in OVERCOMMIT_RULES and f.severity == "error"]
+    at_maximum = [f for f in errors if f.message.startswith("when service auto scaling")]
+    # THEN the desired counts are reported exactly when they cannot be placed, and, when they can,
+    # the scaling maxima exactly when those cannot
+    fits = brute_force_fits(instances, as_specs(services, at_maximum=False))
+    assert bool([f for f in errors if f not in at_maximum]) == (not fits)
+    if fits:
+        assert bool(at_maximum) == (not brute_force_fits(instances, as_specs(services, at_maximum=True)))

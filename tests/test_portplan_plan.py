@@ -289,7 +289,10 @@ def test_json_shape() -> None:
     assert cluster["dynamic_range"] == [32768, 60999]
     assert [s["id"] for s in cluster["services"]] == ["Service", "StaticService"]
     for service in cluster["services"]:
-        assert list(service) == ["id", "path", "network_mode", "desired", "ports", "fits", "stack"]
+        assert list(service) == [
+            "id", "path", "network_mode", "desired", "scaling", "ports", "fits", "fits_at_max", "over_at_max",
+            "placement_constraints", "stack",
+        ]
         for port in service["ports"]:
             assert list(port) == ["container", "host", "protocol"]
     assert cluster["services"][1] == {
@@ -297,8 +300,12 @@ def test_json_shape() -> None:
         "path": "Stack/StaticService/Service",
         "network_mode": "bridge",
         "desired": 2,
+        "scaling": None,
         "ports": [{"container": 80, "host": 8080, "protocol": "tcp"}],
         "fits": 2,
+        "fits_at_max": None,
+        "over_at_max": False,
+        "placement_constraints": [],
         "stack": "Stack",
     }
 

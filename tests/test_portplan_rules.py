@@ -12,6 +12,8 @@ from constructs_lib.portplan.rules import RULES_BY_ID
 def test_catalogue_ids_are_the_interface() -> None:
     assert [r.id for r in RULES] == [
         "static-port-overcommit",
+        "scaling-port-overcommit",
+        "placement-constraint-overcommit",
         "deployment-port-deadlock",
         "reserved-host-port",
         "reserved-port-limit",
@@ -254,10 +256,14 @@ def test_deadlock_counts_other_services_holding_the_port() -> None:
     assert "4 tasks already hold" in findings[0].message
 
 
-def test_deadlock_not_checked_for_other_deployment_controllers() -> None:
-    stack = static_app(tasks=2, instances=2, minimum=None)
+def test_deadlock_of_other_deployment_controllers_is_not_the_rolling_one() -> None:
+    # CodeDeploy ignores the rolling percentages: its new task set needs the instances twice
+    # (tests/test_portplan_blue_green.py), which 4 instances give
+    stack = static_app(tasks=2, instances=4, minimum=100, maximum=100)
     stack.props("Service")["DeploymentController"] = {"Type": "CODE_DEPLOY"}
     assert check(stack) == []
+    stack.props("Service")["DeploymentController"] = {"Type": "ECS"}
+    assert ids(check(stack)) == {("deployment-port-deadlock", "Service")}
 
 
 def test_deadlock_daemon_with_full_minimum() -> None:

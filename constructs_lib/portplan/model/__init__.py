@@ -1,20 +1,23 @@
 """The port plan's model: what the templates say about ECS capacity, tasks, services and networks.
 
 `entities` holds the model's objects; one builder module per resource family reads them from the
-templates (`ecs`, `autoscaling` with `agent_settings` for user data, `elbv2`, `ec2`), `builder` runs
-the families over the templates, and `pools` works out the EC2 capacity each service lands on.
+templates (`ecs`, `autoscaling` with `agent_settings` for user data, `elbv2`, `ec2`,
+`application_autoscaling`), `builder` runs the families over the templates, `pools` works out the EC2
+capacity each service lands on, narrowed by memberOf placement constraints (`cluster_query`).
 """
 
 from __future__ import annotations
 
 from .builder import FAMILIES, ModelBuilder, TemplatesOutOfOrder, build_model
 from .entities import (
+    BLUE_GREEN_DEPLOYMENTS,
     DEFAULT_DYNAMIC_RANGE,
     FARGATE_PROVIDERS,
     AutoScalingGroup,
     CapacityProvider,
     Cluster,
     Count,
+    Listener,
     LoadBalancer,
     LoadBalancerLink,
     Origin,
@@ -24,6 +27,7 @@ from .entities import (
     Port,
     PortMapping,
     PortPlan,
+    ScalableTarget,
     SecurityGroup,
     SecurityGroupRule,
     Service,
@@ -33,6 +37,7 @@ from .entities import (
 )
 
 __all__ = [
+    "BLUE_GREEN_DEPLOYMENTS",
     "DEFAULT_DYNAMIC_RANGE",
     "FAMILIES",
     "FARGATE_PROVIDERS",
@@ -40,6 +45,7 @@ __all__ = [
     "CapacityProvider",
     "Cluster",
     "Count",
+    "Listener",
     "LoadBalancer",
     "LoadBalancerLink",
     "ModelBuilder",
@@ -50,6 +56,7 @@ __all__ = [
     "Port",
     "PortMapping",
     "PortPlan",
+    "ScalableTarget",
     "SecurityGroup",
     "SecurityGroupRule",
     "Service",

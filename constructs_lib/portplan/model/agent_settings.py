@@ -1,13 +1,17 @@
 """What a launch template's (or launch configuration's) user data, and the cfn-init metadata it
 runs, tell the ECS agent.
 
-The agent reads /etc/ecs/ecs.config; user data writes it (`echo ECS_CLUSTER=... >> /etc/ecs/ecs.config`,
-a heredoc into it, a cloud-config `write_files` entry), or calls `cfn-init`, whose
-`AWS::CloudFormation::Init` metadata writes it (a `files` entry for /etc/ecs/ecs.config, or a
-command that echoes into it). Only what is written into ecs.config counts: the same name in a
-script written to another file (an upstart job reading the agent's metadata) sets nothing. The
-settings read: ECS_CLUSTER, ECS_DYNAMIC_HOST_PORT_RANGE, ECS_RESERVED_PORTS(_UDP). A later line
-wins over an earlier one, and a `>` (or a cfn-init `files` entry) starts the file afresh.
+On Linux the agent reads /etc/ecs/ecs.config; user data writes it (`echo ECS_CLUSTER=... >>
+/etc/ecs/ecs.config`, a heredoc into it, a cloud-config `write_files` entry), or calls `cfn-init`,
+whose `AWS::CloudFormation::Init` metadata writes it (a `files` entry for /etc/ecs/ecs.config, or
+a command that echoes into it). Only what is written into ecs.config counts: the same name in a
+script written to another file (an upstart job reading the agent's metadata) sets nothing. A
+later line wins over an earlier one, and a `>` (or a cfn-init `files` entry) starts the file
+afresh. On Windows the agent reads machine environment variables, which PowerShell user data (or
+a cfn-init command) sets (`[Environment]::SetEnvironmentVariable("ECS_CLUSTER", "...", "Machine")`)
+before `Initialize-ECSAgent -Cluster ...` starts it. The settings read: ECS_CLUSTER,
+ECS_DYNAMIC_HOST_PORT_RANGE, ECS_RESERVED_PORTS(_UDP), ECS_INSTANCE_ATTRIBUTES and
+ECS_ENABLE_TASK_IAM_ROLE (on Windows the credential proxy then holds port 80).
 
 cloud-init runs user data only in a format it knows (a `#!` script, `#cloud-config`, MIME
 multipart, ...): other text is not run, so it sets nothing and the instances join the cluster
@@ -20,18 +24,30 @@ from __future__ import annotations
 import base64
 import binascii
 import email
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
+from ...ports import WINDOWS_DYNAMIC_PORT_RANGE
 from ..intrinsics import Resolver, ResourceRef, Unknown, as_int
+from .cluster_query import symbol
 from .entities import DEFAULT_DYNAMIC_RANGE
 
-_SETTINGS = ("ECS_CLUSTER", "ECS_DYNAMIC_HOST_PORT_RANGE", "ECS_RESERVED_PORTS", "ECS_RESERVED_PORTS_UDP")
 _AGENT_SETTING = re.compile(
-    r"(?<![A-Za-z0-9_])(ECS_CLUSTER|ECS_DYNAMIC_HOST_PORT_RANGE|ECS_RESERVED_PORTS_UDP|ECS_RESERVED_PORTS)"
+    r"(?<![A-Za-z0-9_])(ECS_CLUSTER|ECS_DYNAMIC_HOST_PORT_RANGE|ECS_RESERVED_PORTS_UDP|ECS_RESERVED_PORTS"
+    r"|ECS_ENABLE_TASK_IAM_ROLE)"
     r"=[\"']?(\[[^\]]*\]|[^\s\"'>;|&]*)"
 )
+_ATTRIBUTES = re.compile(r"(?<![A-Za-z0-9_])ECS_INSTANCE_ATTRIBUTES=[\"']?(\{[^}]*\})")
+# PowerShell: [Environment]::SetEnvironmentVariable("ECS_CLUSTER", "name", "Machine"), either quote.
+_POWERSHELL_SETTING = re.compile(
+    r"SetEnvironmentVariable\(\s*([\"'])(ECS_[A-Z_]+)\1\s*,\s*(?:\"([^\"]*)\"|'([^']*)')", re.IGNORECASE
+)
+_INITIALIZE = re.compile(r"Initialize-ECSAgent\b([^\n<]*)", re.IGNORECASE)
+_INITIALIZE_CLUSTER = re.compile(r"-Cluster\s+(?:\"([^\"]*)\"|'([^']*)'|([^\s'\"]+))", re.IGNORECASE)
+# EC2Launch and EC2Config run user data between these tags on Windows only.
+_WINDOWS_USER_DATA = re.compile(r"<(powershell|script)>", re.IGNORECASE)
 _OPEN, _CLOSE = "\ue000", "\ue001"  # around a token's index: printable, so YAML and MIME keep it
 _TOKEN = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
@@ -59,10 +75,12 @@ CfnInitLookup = Callable[[str], tuple[Resolver, Any] | None]
 
 
 class AgentSettings(NamedTuple):
-    """What user data tells the ECS agent: the cluster to join, the dynamic range, reserved ports.
+    """What user data tells the ECS agent: the cluster to join, the dynamic range, reserved ports,
+    the custom attributes it registers, whether the user data is Windows', and whether task IAM roles
+    are on (ECS_ENABLE_TASK_IAM_ROLE, or Initialize-ECSAgent -EnableTaskIAMRole).
 
-    `reserved_tcp` / `reserved_udp` are None when the user data leaves the agent's default lists
-    (22, 2375, 2376, 51678, 51679 for tcp; none for udp) in force, else the configured list, which
+    `reserved_tcp` / `reserved_udp` are None when the user data leaves the agent's default lists in
+    force (see `AutoScalingGroup.agent_reserved`; none for udp), else the configured list, which
     replaces the default. `ignored` says why the user data sets nothing (cloud-init does not run it);
     `cluster` is then the cluster it was meant for, which the instances do not join.
     """
@@ -72,41 +90,60 @@ class AgentSettings(NamedTuple):
     reserved_tcp: tuple[int, ...] | Unknown | None
     reserved_udp: tuple[int, ...] | Unknown | None
     ignored: str | None = None
+    attributes: Mapping[str, str] | Unknown = {}
+    windows: bool = False
+    task_iam_role: bool = False
 
 
 DEFAULT_SETTINGS = AgentSettings(None, DEFAULT_DYNAMIC_RANGE, None, None)
 
 
-def agent_settings(resolver: Resolver, user_data: Any, cfn_init: CfnInitLookup | None = None) -> AgentSettings:
-    """Read the ECS agent settings a launch template's user data writes (ecs.config lines), through
-    the cfn-init metadata it runs too (`cfn_init` looks it up)."""
+def agent_settings(
+    resolver: Resolver, user_data: Any, windows: bool = False, cfn_init: CfnInitLookup | None = None
+) -> AgentSettings:
+    """Read the ECS agent settings a launch template's user data writes (ecs.config lines, or PowerShell
+    environment variables), through the cfn-init metadata it runs too (`cfn_init` looks it up);
+    `windows` says the AMI is a Windows one, whose dynamic range is Windows'."""
     if user_data is None:
-        return DEFAULT_SETTINGS
+        return DEFAULT_SETTINGS._replace(dynamic_range=_default_range(windows), windows=windows)
     if isinstance(user_data, str):
         user_data = _decoded(user_data)  # a literal UserData is already base64-encoded
     parts = resolver.parts(user_data)
     if len(parts) == 1 and isinstance(parts[0], Unknown):
         unknown = Unknown(f"the user data is unknown ({parts[0].reason})")
-        return AgentSettings(unknown, unknown, None, None)
+        return AgentSettings(unknown, unknown, None, None, attributes=unknown, windows=windows)
     tokens: list[ResourceRef | Unknown] = []
     text = _tokenized(parts, tokens)
-    reader = _Reader(tokens, cfn_init)
+    windows = windows or _WINDOWS_USER_DATA.search(text) is not None
+    reader = _Reader(tokens, cfn_init, windows)
     reader.document(text)
     values = reader.values
+    task_iam_role = reader.task_iam_role or values.get("ECS_ENABLE_TASK_IAM_ROLE", "").lower() == "true"
     settings = AgentSettings(
         cluster=_detokenized(values["ECS_CLUSTER"], tokens, "ECS_CLUSTER") if "ECS_CLUSTER" in values else None,
-        dynamic_range=_port_range(values.get("ECS_DYNAMIC_HOST_PORT_RANGE"), tokens),
+        dynamic_range=_port_range(values.get("ECS_DYNAMIC_HOST_PORT_RANGE"), tokens, _default_range(windows)),
         reserved_tcp=_port_list(values.get("ECS_RESERVED_PORTS"), "ECS_RESERVED_PORTS"),
         reserved_udp=_port_list(values.get("ECS_RESERVED_PORTS_UDP"), "ECS_RESERVED_PORTS_UDP"),
+        attributes=_attributes(reader.attributes, tokens),
+        windows=windows,
+        task_iam_role=task_iam_role,
     )
-    if _runs(text):
+    if windows or _runs(text):  # EC2Launch, not cloud-init, runs Windows user data
         return settings
     # What it would set, had it run, only names the cluster it was meant for (see `ignored`).
     return DEFAULT_SETTINGS._replace(
         cluster=settings.cluster,
+        dynamic_range=_default_range(windows),
+        windows=windows,
         ignored="its user data does not start with #! (or another format cloud-init runs), so cloud-init does "
         "not run it: ECS_CLUSTER stays unset and its instances join the cluster named default",
     )
+
+
+def _default_range(windows: bool) -> tuple[int, int]:
+    """The dynamic range when ECS_DYNAMIC_HOST_PORT_RANGE is unset: the agent falls back to the OS's
+    ephemeral range, 49152-65535 on Windows (amazon-ecs-agent, agent/utils/ephemeral_ports_windows.go)."""
+    return WINDOWS_DYNAMIC_PORT_RANGE if windows else DEFAULT_DYNAMIC_RANGE
 
 
 def _tokenized(parts: list[Any], tokens: list[ResourceRef | Unknown]) -> str:
@@ -133,11 +170,15 @@ def _runs(text: str) -> bool:
 class _Reader:
     """Collects the agent settings written into ecs.config, in the order the instance runs them."""
 
-    def __init__(self, tokens: list[ResourceRef | Unknown], cfn_init: CfnInitLookup | None) -> None:
+    def __init__(self, tokens: list[ResourceRef | Unknown], cfn_init: CfnInitLookup | None, windows: bool) -> None:
         self.tokens = tokens
         self.cfn_init = cfn_init
+        self.windows = windows
         self.values: dict[str, str] = {}
+        self.attributes: list[str] = []  # ECS_INSTANCE_ATTRIBUTES values, in order
+        self.task_iam_role = False
         self.loose: dict[str, str] = {}  # assignments not seen going into ecs.config, first one kept
+        self.loose_attributes: list[str] = []
         self.mentions_config = False
         self.depth = 0
 
@@ -156,6 +197,7 @@ class _Reader:
         if not self.mentions_config:
             for name, value in self.loose.items():
                 self.values.setdefault(name, value)
+            self.attributes += self.loose_attributes
 
     def script(self, text: str) -> None:
         """A shell (or PowerShell) script: lines, heredocs, cfn-init calls."""
@@ -178,7 +220,8 @@ class _Reader:
             self.line(line)
 
     def line(self, line: str) -> None:
-        """One shell line: an assignment echoed into ecs.config, or a cfn-init call."""
+        """One shell line: an assignment echoed into ecs.config, a cfn-init call, or (Windows) a
+        machine environment variable or Initialize-ECSAgent."""
         if _ECS_CONFIG in line:
             self.written([line], fresh=_truncates(line))
             return
@@ -187,17 +230,40 @@ class _Reader:
             if call is not None and self.cfn_init is not None:
                 self._cfn_init(call.group(1))
                 return
+        if self.windows and self._powershell(line):
+            return
         for name, value in _AGENT_SETTING.findall(line):
             self.loose.setdefault(name, value)
+        self.loose_attributes += [match.group(1) for match in _ATTRIBUTES.finditer(line)]
+
+    def _powershell(self, line: str) -> bool:
+        """Windows: SetEnvironmentVariable("ECS_...", ...) and Initialize-ECSAgent -Cluster set the agent."""
+        found = False
+        for match in _POWERSHELL_SETTING.finditer(line):
+            found = True
+            value = match.group(3) if match.group(3) is not None else match.group(4)
+            if match.group(2).upper() == "ECS_INSTANCE_ATTRIBUTES":
+                self.attributes.append(value)
+            else:
+                self.values[match.group(2).upper()] = value
+        for match in _INITIALIZE.finditer(line):
+            found = True
+            named = _INITIALIZE_CLUSTER.search(match.group(1))
+            if named is not None:
+                self.values["ECS_CLUSTER"] = next(g for g in named.groups() if g is not None)
+            self.task_iam_role = self.task_iam_role or "-enabletaskiamrole" in match.group(1).lower()
+        return found
 
     def written(self, lines: list[str], fresh: bool) -> None:
         """Lines that end up in ecs.config; `fresh` when the write replaces the file."""
         self.mentions_config = True
         if fresh:
             self.values.clear()
+            self.attributes.clear()
         for line in lines:
             for name, value in _AGENT_SETTING.findall(line):
                 self.values[name] = value
+            self.attributes += [match.group(1) for match in _ATTRIBUTES.finditer(line)]
 
     def _bottlerocket(self, text: str) -> None:
         """Bottlerocket's TOML settings: `cluster = "..."` under `[settings.ecs]` is its ECS_CLUSTER."""
@@ -350,9 +416,29 @@ def _detokenized(value: str, tokens: list[ResourceRef | Unknown], setting: str) 
     return Unknown(f"{setting} is assembled from values known only at deployment")
 
 
-def _port_range(value: str | None, tokens: list[ResourceRef | Unknown]) -> tuple[int, int] | Unknown:
+def _attributes(values: list[str], tokens: list[ResourceRef | Unknown]) -> Mapping[str, str] | Unknown:
+    """ECS_INSTANCE_ATTRIBUTES, a JSON object of names to values; values set at deployment become
+    symbols (see cluster_query.symbol), so an expression built from the same value still matches."""
+    found: dict[str, str] = {}
+    for value in values:
+        try:
+            document = json.loads(value.replace('\\"', '"'), strict=False)
+        except ValueError:
+            return Unknown(f"ECS_INSTANCE_ATTRIBUTES={value} is not a JSON object")
+        if not isinstance(document, dict):
+            return Unknown(f"ECS_INSTANCE_ATTRIBUTES={value} is not a JSON object")
+        for name, item in document.items():
+            if _OPEN in name or not isinstance(item, str):
+                return Unknown("ECS_INSTANCE_ATTRIBUTES names an attribute only known at deployment")
+            found[name] = _TOKEN.sub(lambda m: symbol(tokens[int(m.group(1))]), item)
+    return found
+
+
+def _port_range(
+    value: str | None, tokens: list[ResourceRef | Unknown], default: tuple[int, int] = DEFAULT_DYNAMIC_RANGE
+) -> tuple[int, int] | Unknown:
     if value is None:
-        return DEFAULT_DYNAMIC_RANGE
+        return default
     text = _detokenized(value, tokens, "ECS_DYNAMIC_HOST_PORT_RANGE")
     if not isinstance(text, str):
         return text if isinstance(text, Unknown) else Unknown("ECS_DYNAMIC_HOST_PORT_RANGE is set at deployment")

@@ -6,18 +6,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from ...ports import AGENT_DEFAULT_RESERVED_PORTS, WINDOWS_AGENT_RESERVED_PORTS, WINDOWS_TASK_IAM_ROLE_PORT
 from ..intrinsics import Key, Resolver, ResourceRef, Unknown
 from .agent_settings import AgentSettings, agent_settings
 from .entities import AutoScalingGroup
 from .resources import FamilyBuilder, RawResource, References, Resources, items_of, mapping_of
 
 _LAUNCH_SOURCES = ("AWS::EC2::LaunchTemplate", "AWS::AutoScaling::LaunchConfiguration")
+_NO_ZONES = Unknown("the template does not name them")
 
 
 class AutoScalingBuilder(FamilyBuilder):
     """Reads Auto Scaling groups with their launch templates or configurations."""
 
-    reads = frozenset({"AWS::AutoScaling::AutoScalingGroup", *_LAUNCH_SOURCES})
+    reads = frozenset({"AWS::AutoScaling::AutoScalingGroup", "AWS::EC2::Subnet", *_LAUNCH_SOURCES})
     named_by: ClassVar[dict[str, str]] = {
         "AWS::AutoScaling::AutoScalingGroup": "AutoScalingGroupName",
         "AWS::EC2::LaunchTemplate": "LaunchTemplateName",
@@ -27,12 +29,15 @@ class AutoScalingBuilder(FamilyBuilder):
     def __init__(self, refs: References) -> None:
         super().__init__(refs)
         self.launch_sources: dict[Key, RawResource] = {}  # launch templates and configurations, by key
+        self.subnets: dict[Key, RawResource] = {}
         self.auto_scaling_groups: dict[Key, AutoScalingGroup] = {}
 
     def index(self, raw: Resources) -> None:
         for kind in _LAUNCH_SOURCES:
             for item in self.each(raw, kind):
                 self.launch_sources[item.key] = item
+        for item in raw.get("AWS::EC2::Subnet", ()):
+            self.subnets[item.key] = item
 
     def finish(self, fields: dict[str, Any]) -> None:
         fields["auto_scaling_groups"] = self.auto_scaling_groups
@@ -43,6 +48,7 @@ class AutoScalingBuilder(FamilyBuilder):
             instance_types: list[Any] = []
             source: RawResource | Unknown | None = None
             user_data: Any = None
+            image: Any = None
             security_groups: tuple[Key | Unknown, ...] | Unknown = ()
             mixed = mapping_of(resolver.value(props.get("MixedInstancesPolicy")))
             mixed_template = mapping_of(resolver.value(mixed.get("LaunchTemplate")))
@@ -60,6 +66,7 @@ class AutoScalingBuilder(FamilyBuilder):
                     data = mapping_of(source.resolver.value(source.props.get("LaunchTemplateData")))
                     instance_types.append(source.resolver.value(data.get("InstanceType")))
                     user_data = data.get("UserData")
+                    image = data.get("ImageId")
                     security_groups = self._launch_template_groups(source.resolver, data)
             elif spec is not None:
                 source = spec if isinstance(spec, Unknown) else Unknown("malformed LaunchTemplate")
@@ -74,18 +81,27 @@ class AutoScalingBuilder(FamilyBuilder):
                 if isinstance(source, RawResource):
                     instance_types.append(source.resolver.value(source.props.get("InstanceType")))
                     user_data = source.props.get("UserData")
+                    image = source.props.get("ImageId")
                     security_groups = self.refs.targets(
                         source.resolver, source.props.get("SecurityGroups"), "AWS::EC2::SecurityGroup", "security group"
                     )
             if isinstance(source, RawResource):
                 template = source.resolver.template
                 settings = agent_settings(
-                    source.resolver, user_data, lambda logical_id: self.refs.cfn_init.get((template, logical_id))
+                    source.resolver,
+                    user_data,
+                    _windows_image(source.resolver, image),
+                    lambda logical_id: self.refs.cfn_init.get((template, logical_id)),
                 )
             else:
                 reason = source or Unknown(f"Auto Scaling group {item.origin.label} has no launch template")
-                settings = AgentSettings(reason, reason, None, None)
+                settings = AgentSettings(reason, reason, None, None, attributes=reason)
                 security_groups = reason
+            reserved: tuple[int, ...] = AGENT_DEFAULT_RESERVED_PORTS
+            if settings.windows:
+                extra = (WINDOWS_TASK_IAM_ROLE_PORT,) if settings.task_iam_role else ()
+                reserved = tuple(sorted((*WINDOWS_AGENT_RESERVED_PORTS, *extra)))
+            unknown_types = [t for t in instance_types if not isinstance(t, str) and t is not None]
             sizes = [resolver.int_of(props.get(name)) for name in ("MinSize", "MaxSize", "DesiredCapacity")]
             created = self.refs.conditional.get(item.key)
             if created is not None:
@@ -106,10 +122,39 @@ class AutoScalingBuilder(FamilyBuilder):
                 reserved_tcp=settings.reserved_tcp,
                 reserved_udp=settings.reserved_udp,
                 security_groups=security_groups,
-                instance_types=tuple(t for t in instance_types if isinstance(t, str)),
+                instance_types=tuple(dict.fromkeys(t for t in instance_types if isinstance(t, str))),
+                os_type="windows" if settings.windows else "linux",
+                agent_reserved=reserved,
+                attributes=settings.attributes,
+                availability_zones=self._zones(resolver, props),
+                instance_types_doubt=(
+                    f"an instance type of capacity {item.origin.label} is set at deployment ({unknown_types[0]})"
+                    if unknown_types
+                    else None
+                ),
                 skipped=settings.ignored,
                 meant_for=meant_for,
             )
+
+    def _zones(self, resolver: Resolver, props: Mapping[str, Any]) -> tuple[str, ...] | Unknown:
+        """The Availability Zones the group launches into: AvailabilityZones, else its subnets' zones."""
+        zones = resolver.list_of(props.get("AvailabilityZones"))
+        if isinstance(zones, list) and zones:
+            named = [resolver.value(z) for z in zones]
+            if all(isinstance(z, str) for z in named):
+                return tuple(dict.fromkeys(named))
+            return _NO_ZONES
+        subnets = self.refs.targets(resolver, props.get("VPCZoneIdentifier"), "AWS::EC2::Subnet", "subnet")
+        if isinstance(subnets, Unknown) or not subnets:
+            return _NO_ZONES
+        found = []
+        for key in subnets:
+            subnet = self.subnets.get(key) if isinstance(key, tuple) else None
+            zone = subnet.resolver.value(subnet.props.get("AvailabilityZone")) if subnet is not None else None
+            if not isinstance(zone, str):
+                return _NO_ZONES
+            found.append(zone)
+        return tuple(dict.fromkeys(found))
 
     def _launch_template_groups(
         self, resolver: Resolver, data: Mapping[str, Any]
@@ -134,3 +179,17 @@ class AutoScalingBuilder(FamilyBuilder):
                 return named.key
             return Unknown(f"ECS_CLUSTER names {named.logical_id}, which is not a cluster")
         return self.refs.named("AWS::ECS::Cluster", named)
+
+
+def _windows_image(resolver: Resolver, node: Any) -> bool:
+    """Whether the AMI is an ECS-optimized Windows one: its SSM parameter path, or resolve:ssm name,
+    says so (CDK's EcsOptimizedImage.windows() writes a parameter defaulting to
+    /aws/service/ami-windows-latest/Windows_Server-...-ECS_Optimized/image_id)."""
+    names: list[Any] = []
+    if isinstance(node, dict) and isinstance(node.get("Ref"), str) and node["Ref"] in resolver.parameters:
+        declared = resolver.parameters[node["Ref"]]
+        if isinstance(declared, dict):
+            names.append(declared.get("Default"))
+    else:
+        names.append(resolver.value(node))
+    return any(isinstance(name, str) and "windows" in name.lower() for name in names)

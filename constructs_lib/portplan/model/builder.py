@@ -17,6 +17,7 @@ from typing import Any
 from ..intrinsics import ExportTable, Notes, Resolver, Unknown
 from ..parameters import ParameterValues
 from ..reader import STACK_TYPES, LoadedTemplate
+from .application_autoscaling import ApplicationAutoScalingBuilder
 from .autoscaling import AutoScalingBuilder
 from .ec2 import Ec2Builder
 from .ecs import EcsBuilder
@@ -31,6 +32,7 @@ FAMILIES: tuple[type[FamilyBuilder], ...] = (
     AutoScalingBuilder,
     Elbv2Builder,
     Ec2Builder,
+    ApplicationAutoScalingBuilder,
     NestedStackBuilder,
 )
 """The resource families the model reads, each with the CloudFormation types it models."""

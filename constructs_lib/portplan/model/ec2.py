@@ -100,7 +100,7 @@ class Ec2Builder(FamilyBuilder):
         if entry.get("CidrIp") is not None:
             cidr = resolver.value(entry["CidrIp"])
             if cidr == "0.0.0.0/0":
-                return Peer(vpc_wide=True)
+                return Peer(vpc_wide=True, anywhere=True)
             if (
                 isinstance(cidr, ResourceRef)
                 and cidr.attribute == "CidrBlock"

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from ..intrinsics import Key, Resolver, ResourceRef, Unknown, as_int, is_intrinsic
+from .cluster_query import symbolic_text
 from .entities import (
     FARGATE_PROVIDERS,
     CapacityProvider,
@@ -106,6 +107,7 @@ class EcsBuilder(FamilyBuilder):
             resolver, props = item.resolver, item.props
             doubts: list[str] = []
             mode = resolver.str_of(props.get("NetworkMode"))
+            written = mode is not None
             if mode is None:
                 mode = "bridge"
             elif type(mode) is str and mode not in _NETWORK_MODES:
@@ -152,7 +154,7 @@ class EcsBuilder(FamilyBuilder):
                             _port(resolver, entry.get("ContainerPort"), "containerPort", invalid),
                             _port(resolver, entry.get("HostPort"), "hostPort", invalid),
                             protocol,
-                            entry.get("ContainerPortRange") is not None,
+                            _port_range(resolver, entry.get("ContainerPortRange")),
                             tuple(invalid),
                         )
                     )
@@ -164,8 +166,15 @@ class EcsBuilder(FamilyBuilder):
                         static.add((mapping.protocol, port))
                 elif isinstance(port, Unknown) and not isinstance(mode, Unknown):
                     doubts.append(f"a host port of container {mapping.container} is unknown ({port.reason})")
+            _, member_of = _placement_constraints(resolver, props.get("PlacementConstraints"))
             self.task_definitions[item.key] = TaskDefinition(
-                item.origin, mode, tuple(mappings), frozenset(static), tuple(dict.fromkeys(doubts)) if doubts else ()
+                item.origin,
+                mode,
+                tuple(mappings),
+                frozenset(static),
+                tuple(dict.fromkeys(doubts)) if doubts else (),
+                member_of,
+                written,
             )
 
     def _services(self, raw: Resources) -> None:
@@ -207,6 +216,10 @@ class EcsBuilder(FamilyBuilder):
                 rolling = strategy
             if isinstance(controller, Unknown):
                 rolling = controller
+            kind: str | Unknown = strategy if controller == "ECS" else controller
+            if isinstance(controller, Unknown):
+                kind = controller
+            distinct, member_of = _placement_constraints(resolver, props.get("PlacementConstraints"))
             links = props.get("LoadBalancers")
             self.services[item.key] = Service(
                 item.origin,
@@ -220,6 +233,9 @@ class EcsBuilder(FamilyBuilder):
                 maximum,
                 rolling,
                 () if links is None else tuple(self._load_balancer_links(resolver, links)),
+                kind,
+                distinct,
+                member_of,
             )
 
     def _load_balancer_links(self, resolver: Resolver, node: Any) -> Iterable[LoadBalancerLink]:
@@ -285,3 +301,43 @@ def _port(resolver: Resolver, node: Any, label: str, invalid: list[str]) -> int 
     if isinstance(port, Unknown) and not isinstance(value, (Unknown, ResourceRef)) and not is_intrinsic(value):
         invalid.append(f"{label} {value!r}, which is not a port number")
     return port
+
+
+def _placement_constraints(resolver: Resolver, node: Any) -> tuple[bool, tuple[str | Unknown, ...]]:
+    """Whether a distinctInstance constraint is among `node`'s, and the memberOf expressions (deploy-time
+    values in them as symbols, see cluster_query); a constraint that cannot be read is an unknown expression."""
+    entries = resolver.list_of(node)
+    if entries is None:
+        return False, ()
+    if isinstance(entries, Unknown):
+        return False, (Unknown(f"the placement constraints are unknown ({entries.reason})"),)
+    distinct = False
+    member_of: list[str | Unknown] = []
+    for entry in entries:
+        entry = mapping_of(resolver.mapping(entry))
+        kind = resolver.str_of(entry.get("Type"))
+        if kind == "distinctInstance":
+            distinct = True
+        elif kind == "memberOf":
+            expression = entry.get("Expression")
+            if expression is None:
+                member_of.append(Unknown("a memberOf constraint has no Expression"))
+            else:
+                member_of.append(symbolic_text(resolver.parts(expression)))
+        else:
+            member_of.append(Unknown(f"placement constraint type {kind} is not one this check knows"))
+    return distinct, tuple(member_of)
+
+
+def _port_range(resolver: Resolver, node: Any) -> tuple[int, int] | Unknown | None:
+    """A ContainerPortRange ("8000-8099") as (first, last); Unknown when it cannot be read."""
+    if node is None:
+        return None
+    text = resolver.str_of(node)
+    if not isinstance(text, str):
+        return text if isinstance(text, Unknown) else None
+    low, _, high = text.strip().partition("-")
+    first, last = as_int(low), as_int(high if high else low)
+    if isinstance(first, int) and isinstance(last, int):
+        return (first, last)
+    return Unknown(f"containerPortRange {text!r} is not a range of port numbers")

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from ..intrinsics import Key, Resolver, Unknown
-from .entities import LoadBalancer, Origin, TargetGroup
+from .entities import Listener, LoadBalancer, Origin, TargetGroup
 from .resources import FamilyBuilder, References, Resources, lowercase, mapping_of
 
 
@@ -27,8 +27,10 @@ class Elbv2Builder(FamilyBuilder):
         super().__init__(refs)
         self.load_balancers: dict[Key, LoadBalancer] = {}
         self.listener_balancer: dict[Key, Key | Unknown] = {}
+        self.listeners: dict[Key, Listener] = {}
         self.forwards: list[tuple[Key | Unknown, list[Key]]] = []  # (listener, target groups it forwards to)
         self.target_groups: list[tuple[Key, Origin, str | Unknown, str | Unknown, Any, Any]] = []
+        self.target_group_extras: dict[Key, tuple[Any, Any]] = {}  # health check protocol, client IP preservation
 
     def finish(self, fields: dict[str, Any]) -> None:
         fields["load_balancers"] = self.load_balancers
@@ -46,6 +48,7 @@ class Elbv2Builder(FamilyBuilder):
                 item.origin,
                 lowercase(item.resolver.value(item.props.get("Type")), "application"),
                 (groups,) if isinstance(groups, Unknown) else groups,
+                lowercase(item.resolver.value(item.props.get("Scheme")), "internet-facing"),
             )
         for item in self.each(raw, "AWS::ElasticLoadBalancingV2::Listener"):
             balancer = self.refs.target(
@@ -56,6 +59,13 @@ class Elbv2Builder(FamilyBuilder):
             )
             self.listener_balancer[item.key] = balancer or Unknown(
                 f"listener {item.origin.label} names no load balancer"
+            )
+            protocol = item.resolver.str_of(item.props.get("Protocol"))
+            self.listeners[item.key] = Listener(
+                item.origin,
+                self.listener_balancer[item.key],
+                item.resolver.int_of(item.props.get("Port")),
+                protocol.upper() if isinstance(protocol, str) else protocol,
             )
             self.forwards.append((item.key, self._forwarded_groups(item.resolver, item.props.get("DefaultActions"))))
         for item in self.each(raw, "AWS::ElasticLoadBalancingV2::ListenerRule"):
@@ -71,6 +81,11 @@ class Elbv2Builder(FamilyBuilder):
         for item in self.each(raw, "AWS::ElasticLoadBalancingV2::TargetGroup"):
             resolver, props = item.resolver, item.props
             health_port = resolver.str_of(props.get("HealthCheckPort"))
+            health_protocol = resolver.str_of(props.get("HealthCheckProtocol"))
+            self.target_group_extras[item.key] = (
+                health_protocol.upper() if isinstance(health_protocol, str) else health_protocol,
+                _preserve_client_ip(resolver, props.get("TargetGroupAttributes")),
+            )
             self.target_groups.append(
                 (
                     item.key,
@@ -85,13 +100,26 @@ class Elbv2Builder(FamilyBuilder):
     def _target_groups(self) -> dict[Key, TargetGroup]:
         """Target groups, with the balancers whose listeners forward to them (from any template)."""
         balancers: dict[Key, dict[Key | Unknown, None]] = defaultdict(dict)
+        listeners: dict[Key, dict[Key, Listener]] = defaultdict(dict)
         missing = Unknown("the listener is not in the templates given")
         for listener, groups in self.forwards:
             balancer = self.listener_balancer.get(listener, missing) if type(listener) is tuple else listener
+            found = self.listeners.get(listener) if type(listener) is tuple else None
             for group in groups:
                 balancers[group][balancer] = None
+                if found is not None:
+                    listeners[group][found.origin.key] = found
         return {
-            key: TargetGroup(origin, kind, health, port, protocol, tuple(balancers[key]) if key in balancers else ())
+            key: TargetGroup(
+                origin,
+                kind,
+                health,
+                port,
+                protocol,
+                tuple(balancers[key]) if key in balancers else (),
+                tuple(listeners[key].values()) if key in listeners else (),
+                *self.target_group_extras[key],
+            )
             for key, origin, kind, health, port, protocol in self.target_groups
         }
 
@@ -116,3 +144,16 @@ class Elbv2Builder(FamilyBuilder):
                 if type(key) is tuple:
                     found.append(key)
         return found
+
+
+def _preserve_client_ip(resolver: Resolver, node: Any) -> bool | Unknown | None:
+    """The preserve_client_ip.enabled target group attribute; None when not set."""
+    entries = resolver.list_of(node)
+    if isinstance(entries, Unknown):
+        return entries
+    for entry in entries or ():
+        entry = mapping_of(resolver.value(entry))
+        if resolver.str_of(entry.get("Key")) == "preserve_client_ip.enabled":
+            value = resolver.str_of(entry.get("Value"))
+            return value if isinstance(value, Unknown) else str(value).lower() == "true"
+    return None

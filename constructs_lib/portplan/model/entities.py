@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ...ports import LINUX_DYNAMIC_PORT_RANGE
+from ...ports import AGENT_DEFAULT_RESERVED_PORTS, LINUX_DYNAMIC_PORT_RANGE
 from ..intrinsics import Assumption, Key, Unknown
 
 Count = int | Unknown
@@ -99,6 +99,17 @@ class AutoScalingGroup:
     reserved_udp: tuple[int, ...] | Unknown | None
     security_groups: tuple[Key | Unknown, ...] | Unknown
     instance_types: tuple[str, ...]
+    os_type: str = "linux"
+    """"windows" when the instances start from an ECS-optimized Windows AMI (or run PowerShell user data)."""
+    agent_reserved: tuple[int, ...] = AGENT_DEFAULT_RESERVED_PORTS
+    """The tcp ports the agent reserves by default on the group's operating system (ECS_RESERVED_PORTS,
+    when set, replaces them: see `reserved_tcp`)."""
+    attributes: Mapping[str, str] | Unknown = field(default_factory=dict)
+    """Custom container instance attributes the user data sets (ECS_INSTANCE_ATTRIBUTES)."""
+    availability_zones: tuple[str, ...] | Unknown = Unknown("the template does not name them")
+    """The Availability Zones its instances run in, when the template names them literally."""
+    instance_types_doubt: str | None = None
+    """Why the instance types may be other than `instance_types` (a type set at deployment)."""
     skipped: str | None = None
     meant_for: Key | None = None
 
@@ -122,7 +133,8 @@ class PortMapping:
     container_port: int | Unknown | None
     host_port: int | Unknown | None
     protocol: str | Unknown
-    port_range: bool
+    port_range: tuple[int, int] | Unknown | None = None
+    """The ContainerPortRange (first, last port) when the mapping has one, else None."""
     invalid: tuple[str, ...] = ()
 
 
@@ -139,6 +151,10 @@ class TaskDefinition:
     mappings: tuple[PortMapping, ...]
     static_ports: frozenset[Port]
     doubts: tuple[str, ...]
+    member_of: tuple[str | Unknown, ...] = ()
+    """The expressions of its memberOf placement constraints."""
+    network_mode_written: bool = True
+    """False when NetworkMode is left out: bridge on Linux, Windows' "default" (NAT, mapped like bridge)."""
 
     def host_port(self, mapping: PortMapping) -> int | Unknown | None:
         """The host port `mapping` binds: a port, 0 when dynamic, None when it binds none on the host."""
@@ -151,8 +167,9 @@ def host_port_of(mode: str | Unknown, mapping: PortMapping) -> int | Unknown | N
         return mode
     if mode in ("awsvpc", "none"):
         return None
-    if mapping.port_range:
-        return Unknown(f"container {mapping.container} maps a containerPortRange")
+    if mapping.port_range is not None:
+        # Bridge mode hands a range contiguous dynamic host ports; host mode rejects ranges (invalid-port).
+        return 0 if mode == "bridge" else None
     if isinstance(mapping.protocol, Unknown):
         return mapping.protocol
     if mode == "host":
@@ -189,11 +206,42 @@ class Service:
     maximum_percent: int | Unknown
     rolling: bool | Unknown
     load_balancers: tuple[LoadBalancerLink, ...]
+    deployment: str | Unknown = "ROLLING"
+    """How ECS replaces its tasks: ROLLING, the native BLUE_GREEN, LINEAR or CANARY strategies,
+    CODE_DEPLOY (the CodeDeploy controller) or EXTERNAL (task sets someone else manages)."""
+    distinct_instance: bool = False
+    """Whether a distinctInstance placement constraint allows one task per instance."""
+    member_of: tuple[str | Unknown, ...] = ()
+    """The expressions of its memberOf placement constraints (its task definition's come on top)."""
 
     @property
     def daemon(self) -> bool:
         """Whether the service places one task on every instance."""
         return self.scheduling == "DAEMON"
+
+    @property
+    def blue_green(self) -> bool:
+        """Whether a deployment runs a whole new set of tasks beside the old one before it stops them."""
+        return self.deployment in BLUE_GREEN_DEPLOYMENTS
+
+
+BLUE_GREEN_DEPLOYMENTS = frozenset({"CODE_DEPLOY", "BLUE_GREEN", "LINEAR", "CANARY"})
+"""Deployments whose new tasks all start beside the old ones: the CodeDeploy controller's, and ECS's
+native blue/green, linear and canary strategies (traffic shifts gradually, the new tasks do not)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ScalableTarget:
+    """An AWS::ApplicationAutoScaling::ScalableTarget on an ECS service's desired count.
+
+    `service` is the service its ResourceId (`service/<cluster>/<service>`) names; `max_capacity` is
+    the most tasks scaling can ask for: MaxCapacity, or more when a scheduled action raises it.
+    """
+
+    origin: Origin
+    service: Key | Unknown
+    min_capacity: int | Unknown | None
+    max_capacity: int | Unknown | None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -206,6 +254,21 @@ class TargetGroup:
     port: int | Unknown | None
     protocol: str | Unknown | None
     load_balancers: tuple[Key | Unknown, ...]
+    listeners: tuple[Listener, ...] = ()
+    health_check_protocol: str | Unknown | None = None
+    """As written (upper case); None: the default (the target group's protocol; TCP for UDP groups)."""
+    preserve_client_ip: bool | Unknown | None = None
+    """The preserve_client_ip.enabled attribute; None: the default (on for instance targets)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Listener:
+    """A listener (or listener rule's listener) that forwards to a target group: its balancer, port, protocol."""
+
+    origin: Origin
+    load_balancer: Key | Unknown
+    port: int | Unknown | None
+    protocol: str | Unknown | None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -215,6 +278,7 @@ class LoadBalancer:
     origin: Origin
     kind: str | Unknown
     security_groups: tuple[Key | Unknown, ...] | None
+    scheme: str | Unknown = "internet-facing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,13 +286,15 @@ class Peer:
     """The other side of a security group rule.
 
     `group`: a security group of the templates. `vpc_wide`: 0.0.0.0/0 or the VPC's own CIDR, which
-    holds every balancer and instance address. `doubt`: a peer whose reach cannot be decided (another
-    CIDR, a prefix list, a group defined elsewhere). All empty: a peer that matches nothing here (IPv6).
+    holds every balancer and instance address; `anywhere`: 0.0.0.0/0 itself, every IPv4 client.
+    `doubt`: a peer whose reach cannot be decided (another CIDR, a prefix list, a group defined
+    elsewhere). All empty: a peer that matches nothing here (IPv6).
     """
 
     group: Key | None = None
     vpc_wide: bool = False
     doubt: str | None = None
+    anywhere: bool = False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -276,6 +342,10 @@ class Pool:
     cluster: Key | None
     members: tuple[PoolMember, ...]
     doubts: tuple[str, ...] = ()
+    excluded: tuple[Key, ...] = ()
+    """Auto Scaling groups the service could land on but its memberOf placement constraints rule out."""
+    constraints: tuple[str, ...] = ()
+    """Its memberOf expressions, as messages show them."""
     low: int = field(init=False)
     """Instances the pool certainly can have: the members whose size is known."""
     high: int | None = field(init=False)
@@ -297,8 +367,9 @@ class Pool:
 class PortPlan:
     """Everything the rules read, keyed by (template display name, logical id).
 
-    `pools` holds the EC2 capacity of every service placed on EC2 (Fargate services have none);
-    `landing` the Auto Scaling groups each task definition's tasks can land on, through its services.
+    `pools` holds the EC2 capacity of every service placed on EC2 (Fargate services have none),
+    narrowed by its memberOf placement constraints; `landing` the Auto Scaling groups each task
+    definition's tasks can land on, through its services.
     `assumptions` holds the parameter defaults each resource's values rest on; `remedies` how to
     supply an unknown, by its reason; `conditional` the resources whose Condition is unknown;
     `unlinked_stacks` the nested stacks whose template is not read, and why.
@@ -315,6 +386,9 @@ class PortPlan:
     security_groups: Mapping[Key, SecurityGroup] = field(default_factory=dict)
     pools: Mapping[Key, Pool] = field(default_factory=dict)
     landing: Mapping[Key, frozenset[Key]] = field(default_factory=dict)
+    scalable_targets: Mapping[Key, ScalableTarget] = field(default_factory=dict)
+    scaling: Mapping[Key, ScalableTarget] = field(default_factory=dict)
+    """The scalable target of each service that has one, by service key."""
     assumptions: Mapping[Key, frozenset[Assumption]] = field(default_factory=dict)
     remedies: Mapping[str, str] = field(default_factory=dict)
     conditional: Mapping[Key, Unknown] = field(default_factory=dict)

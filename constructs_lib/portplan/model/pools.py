@@ -5,6 +5,10 @@ cluster's default strategy when it names neither strategy nor launch type) count
 MaxSize when the provider's managed scaling is ENABLED. Every other service (launch type EC2, or no
 strategy at all) and every DAEMON service lands on all groups registered to the cluster (ECS_CLUSTER
 in their user data) and counts DesiredCapacity, else MinSize.
+
+memberOf placement constraints (the service's and its task definition's) then narrow the pool to
+the groups whose instances satisfy every expression; a group the templates cannot decide leaves
+the pool open (a doubt naming the expression), as capacity the templates do not show does.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from ..intrinsics import Key, Unknown
+from .cluster_query import member_of, readable
 from .entities import FARGATE_PROVIDERS, AutoScalingGroup, Pool, PoolMember, PortPlan, Service, StrategyItem
 
 
@@ -37,16 +42,24 @@ def assign_pools(plan: PortPlan) -> tuple[dict[Key, Pool], dict[Key, frozenset[K
     used: dict[Key, dict[int, Pool]] = defaultdict(dict)  # task definition -> its services' pools
     for key, service in plan.services.items():
         strategy = service.strategy
+        expressions = service.member_of
+        definition = plan.task_definitions.get(service.task_definition) if type(service.task_definition) is tuple else None
+        if definition is not None and definition.member_of:
+            expressions = expressions + definition.member_of
         signature = (
             service.cluster,
             service.launch_type,
             service.daemon,
             tuple((i.provider, i.base, i.weight) for i in strategy) if type(strategy) is tuple else strategy,
+            expressions,
         )
         if signature in shared:
             pool = shared[signature]
         else:
-            pool = shared[signature] = assigner.pool(service)
+            pool = assigner.pool(service)
+            if pool is not None and expressions:
+                pool = assigner.narrowed(pool, expressions)
+            shared[signature] = pool
         if pool is not None:
             pools[key] = pool
             if isinstance(service.task_definition, tuple):
@@ -86,6 +99,23 @@ class _Assigner:
         if isinstance(strategy, Unknown):
             return Pool(cluster, (), (f"its capacity provider strategy is unknown: {strategy.reason}",))
         return self.provider_pool(cluster, strategy)
+
+    def narrowed(self, pool: Pool, expressions: tuple[str | Unknown, ...]) -> Pool:
+        """The pool's members whose instances satisfy every memberOf expression."""
+        kept: list[PoolMember] = []
+        excluded: list[Key] = []
+        doubts = list(pool.doubts)
+        for member in pool.members:
+            group = self.plan.auto_scaling_groups[member.asg]
+            verdicts = [member_of(expression, group) for expression in expressions]
+            if any(v is False for v in verdicts):
+                excluded.append(member.asg)
+            elif all(v is True for v in verdicts):
+                kept.append(member)
+            else:
+                doubts.extend(v.reason for v in verdicts if isinstance(v, Unknown))
+        shown = tuple(readable(e) if isinstance(e, str) else f"(unknown: {e.reason})" for e in expressions)
+        return Pool(pool.cluster, tuple(kept), tuple(dict.fromkeys(doubts)), tuple(excluded), shown)
 
     def cluster_pool(self, cluster: Key) -> Pool:
         members = tuple(

@@ -20,8 +20,10 @@ from . import (
     dynamic_port_ingress,
     host_port_mismatch,
     invalid_port,
+    placement_constraint_overcommit,
     reserved_host_port,
     reserved_port_limit,
+    scaling_port_overcommit,
     static_port_in_dynamic_range,
     static_port_overcommit,
     unverifiable,
@@ -32,6 +34,8 @@ from .unverifiable import complete, decided_services
 
 _PACK = (
     static_port_overcommit,
+    scaling_port_overcommit,
+    placement_constraint_overcommit,
     deployment_port_deadlock,
     reserved_host_port,
     reserved_port_limit,

@@ -85,6 +85,9 @@ class _Related:
         pool = plan.pools.get(key)
         for member in pool.members if pool is not None else ():
             keys.add(member.asg)
+        target = plan.scaling.get(key)
+        if target is not None:
+            keys.add(target.origin.key)  # its auto scaling bounds
         strategies = [service.strategy]
         cluster = plan.clusters.get(service.cluster) if isinstance(service.cluster, tuple) else None
         if cluster is not None:

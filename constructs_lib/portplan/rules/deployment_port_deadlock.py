@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 
 from ..findings import ERROR, Finding
 from ..intrinsics import Key, Unknown
 from ..model import Port, PortPlan
 from ..rollout import healthy_floor, stop_first_percent, task_ceiling
-from .facts import PlacedService, static_port_facts
+from .facts import DISTINCT_INSTANCE, PlacedService, distinct_services, peak_count, static_port_facts
+from .scaling_port_overcommit import overcommitted_at_maximum
+from .static_port_overcommit import contending_groups, desired_counts, fits_at
 from .rule import Rule
 from .unverifiable import unverifiable
 from .wording import describe_capacity, describe_ports, list_names, plural
@@ -17,10 +20,24 @@ from .wording import describe_capacity, describe_ports, list_names, plural
 RULE = Rule(
     id="deployment-port-deadlock",
     severity=ERROR,
-    info="A rolling deployment with static host ports can neither stop an old task first nor start a new one.",
-    why="The deployment hangs with its new tasks PENDING until it times out or the circuit breaker rolls back.",
-    fix="Lower minimumHealthyPercent so one task may stop first, or keep spare instances and maximumPercent above 100.",
+    info=(
+        "A deployment of tasks with static host ports (or distinctInstance) has nowhere to start its new tasks: a "
+        "rolling one cannot stop an old task first, a blue/green one needs the instances twice."
+    ),
+    why="The deployment hangs with its new tasks PENDING until it times out or rolls back.",
+    fix=(
+        "Rolling: lower minimumHealthyPercent so one task may stop first, or keep spare instances and maximumPercent "
+        "above 100. Blue/green: give the capacity twice the instances, or map the port dynamically."
+    ),
 )
+
+DEPLOYMENTS = {
+    "CODE_DEPLOY": "a CodeDeploy blue/green deployment (DeploymentController CODE_DEPLOY)",
+    "BLUE_GREEN": "an ECS blue/green deployment (deployment strategy BLUE_GREEN)",
+    "LINEAR": "an ECS linear deployment (deployment strategy LINEAR)",
+    "CANARY": "an ECS canary deployment (deployment strategy CANARY)",
+}
+"""How messages name each deployment that starts a whole new set of tasks beside the old one."""
 
 
 def check(plan: PortPlan) -> Iterator[Finding]:
@@ -33,8 +50,19 @@ def check(plan: PortPlan) -> Iterator[Finding]:
             for member in item.pool.members:
                 for port in item.ports:
                     sharing[(member.asg, port)].append(item)
-    for item in placed:
+    for item in [*placed, *distinct_services(plan)]:
         rolling = item.service.rolling
+        if item.service.blue_green and not item.service.daemon:
+            yield from _blue_green_deadlock(plan, item)
+            continue
+        if item.service.deployment == "EXTERNAL":
+            yield unverifiable(
+                item.service.origin,
+                "its task sets are managed outside ECS (DeploymentController EXTERNAL): whether a deployment finds "
+                f"instances free of {describe_ports(item.ports)} cannot be checked",
+                "acknowledge this finding, or check the external deployment's task sets against the capacity",
+            )
+            continue
         if rolling is False:
             continue
         if isinstance(rolling, Unknown):
@@ -46,8 +74,11 @@ def check(plan: PortPlan) -> Iterator[Finding]:
             continue
         if item.service.daemon:
             yield from _daemon_deadlock(plan, item)
-        else:
-            yield from _replica_deadlock(plan, item, sharing, holders)
+            continue
+        found = list(_replica_deadlock(plan, item, sharing, holders))
+        yield from found
+        if not any(f.rule == RULE.id for f in found):
+            yield from _at_scaling_maximum(plan, item, sharing, holders)
 
 
 def _replica_deadlock(
@@ -181,6 +212,95 @@ def _daemon_deadlock(plan: PortPlan, item: PlacedService) -> Iterator[Finding]:
             "the number of instances is unknown (" + "; ".join(pool.reasons()) + ")",
             fix,
         )
+
+
+def _at_scaling_maximum(
+    plan: PortPlan,
+    item: PlacedService,
+    sharing: dict[tuple[Key, Port], list[PlacedService]],
+    holders: dict[tuple[Key, Port], list[PlacedService]],
+) -> Iterator[Finding]:
+    """A rolling deployment while auto scaling holds the service at its maximum: the same check, at
+    that count (a count that does not even fit is scaling-port-overcommit's)."""
+    most = peak_count(plan, item.service)
+    desired = item.service.desired_count
+    if not isinstance(most, int) or not isinstance(desired, int) or most <= desired:
+        return
+    high = item.pool.high
+    if (high is not None and most > high) or item.key in overcommitted_at_maximum(plan):
+        return
+    scaled = PlacedService(dataclasses.replace(item.service, desired_count=most), item.definition, item.pool)
+    scaled.ports = item.ports
+    lead = f"when service auto scaling holds it at its maximum of {plural(most, 'task')}, "
+    for finding in _replica_deadlock(plan, scaled, sharing, holders):
+        if finding.rule == RULE.id:
+            yield dataclasses.replace(finding, message=lead + finding.message)
+
+
+def _blue_green_deadlock(plan: PortPlan, item: PlacedService) -> Iterator[Finding]:
+    """The new task set starts at the full count beside the old one (CodeDeploy's replacement task set;
+    ECS's green service revision, whatever pace traffic then shifts at): both must fit at once."""
+    service = item.service
+    kind = DEPLOYMENTS[service.deployment]  # type: ignore[index]
+    counts: dict[Hashable, int | Unknown] = dict(desired_counts(plan))
+    for tasks, scaled in ((service.desired_count, False), (peak_count(plan, service), True)):
+        if isinstance(tasks, Unknown):
+            yield unverifiable(
+                service.origin,
+                f"its {'scaling maximum' if scaled else 'desired count'} is unknown ({tasks.reason}): whether {kind} "
+                f"finds instances free of {describe_ports(item.ports)} for its new tasks cannot be checked",
+            )
+            return
+        if tasks <= 0 or (scaled and tasks == service.desired_count):
+            continue
+        verdict, group, label, instances = _doubled(plan, item, counts, tasks)
+        if verdict is True:
+            continue
+        at = f" at its scaling maximum of {plural(tasks, 'task')}" if scaled else ""
+        if verdict is None:
+            yield unverifiable(
+                service.origin,
+                f"cannot tell whether {kind}{at} finds instances for {tasks} new tasks beside the {tasks} running: "
+                + "; ".join(dict.fromkeys(r for i in group for r in i.pool.reasons()) or ["a count is unknown"]),
+            )
+            return
+        others = sorted({i.service.origin.label for i in group if i.key != item.key})
+        beside = f" (beside the tasks of {list_names(others)})" if others else ""
+        yield RULE.finding(
+            service.origin,
+            f"{kind}{at} starts {plural(tasks, 'new task')} beside the {tasks} running before it stops any, and all "
+            f"{2 * tasks} need {describe_ports(item.ports)}, one per instance{beside}, but capacity {label} has at most "
+            f"{plural(instances, 'instance')}: the new tasks stay PENDING (RESOURCE:PORTS), and the deployment hangs "
+            "until it times out and rolls back",
+            f"give capacity {label} at least {2 * tasks} instances free of {describe_ports(item.ports)} (a higher "
+            "MaxSize with managed scaling through a capacity provider: ECS scales out for the new tasks), or map the "
+            "container port dynamically (hostPort 0), or deploy with a rolling update whose minimumHealthyPercent lets "
+            "a task stop first",
+        )
+        return
+
+
+def _doubled(
+    plan: PortPlan, item: PlacedService, counts: dict[Hashable, int | Unknown], tasks: int
+) -> tuple[bool | None, list[PlacedService], str, int]:
+    """Whether the service's tasks fit twice over beside its competitors; the group, capacity, instances."""
+    counts[item.key] = 2 * tasks
+    label = describe_capacity(plan, [m.asg for m in item.pool.members])
+    if item.ports == {DISTINCT_INSTANCE}:
+        group = [item]
+        high = item.pool.high
+        verdict = True if high is not None and 2 * tasks <= high else (False if high is not None else None)
+        if verdict is None and 2 * tasks <= item.pool.low:
+            verdict = True
+        return verdict, group, label, high or 0
+    group = next((g for g in contending_groups(plan, counts) if any(i.key == item.key for i in g)), [item])
+    verdict = fits_at(plan, group, counts) if len(group) > 1 or item.pool.high is None or 2 * tasks > item.pool.high else True
+    classes = {m.asg for i in group for m in i.pool.members}
+    instances = sum(
+        max((m.instances for i in group for m in i.pool.members if m.asg == c and isinstance(m.instances, int)), default=0)
+        for c in classes
+    )
+    return verdict, group, describe_capacity(plan, classes), instances
 
 
 def _lower(lower: int) -> str:

@@ -15,15 +15,16 @@ from ..model import Pool, Port, PortMapping, PortPlan, Service, TaskDefinition
 
 
 class PlacedService:
-    """A service with static host ports, its task definition and capacity pool."""
+    """A service with static host ports (or a distinctInstance constraint, see distinct_services), its
+    task definition (None when the templates do not define it) and capacity pool."""
 
     __slots__ = ("service", "definition", "pool", "ports", "key")
 
-    def __init__(self, service: Service, definition: TaskDefinition, pool: Pool) -> None:
+    def __init__(self, service: Service, definition: TaskDefinition | None, pool: Pool) -> None:
         self.service = service
         self.definition = definition
         self.pool = pool
-        self.ports = definition.static_ports
+        self.ports = definition.static_ports if definition is not None else frozenset()
         self.key = service.origin.key
 
 
@@ -85,6 +86,56 @@ def static_port_facts(plan: PortPlan) -> StaticPortFacts:
                     for port in item.ports:
                         holders[(member.asg, port)].append(item)
         found = _FACTS[plan] = StaticPortFacts(placed, undecided, dict(holders), list(dynamic_links(plan)))
+    return found
+
+
+def scaling_maximum(plan: PortPlan, service: Service) -> int | Unknown | None:
+    """The most tasks service auto scaling can ask of `service`: its scalable target's MaxCapacity
+    (raised by scheduled actions); None when nothing scales it."""
+    target = plan.scaling.get(service.origin.key)
+    if target is None:
+        return None
+    if target.max_capacity is None:
+        return Unknown(f"scalable target {target.origin.label} has no MaxCapacity")
+    return target.max_capacity
+
+
+def peak_count(plan: PortPlan, service: Service) -> int | Unknown:
+    """The most tasks `service` runs: its desired count, or more when auto scaling can raise it."""
+    desired = service.desired_count
+    most = scaling_maximum(plan, service)
+    if isinstance(desired, Unknown) or most is None:
+        return desired
+    if isinstance(most, Unknown):
+        return most
+    return max(desired, most)
+
+
+DISTINCT_INSTANCE: Port = ("distinctInstance", 0)
+"""distinctInstance as a host port private to its service: each task holds it, so no two share an
+instance, and no other service competes for it."""
+
+_CONSTRAINED: WeakKeyDictionary[PortPlan, list[PlacedService]] = WeakKeyDictionary()
+
+
+def distinct_services(plan: PortPlan) -> list[PlacedService]:
+    """Replica services on EC2 capacity whose distinctInstance constraint bounds them and no static
+    host port does (a static port already allows one task per instance); their `ports` hold only
+    DISTINCT_INSTANCE."""
+    found = _CONSTRAINED.get(plan)
+    if found is None:
+        found = []
+        for key, pool in plan.pools.items():
+            service = plan.services[key]
+            if not service.distinct_instance or service.scheduling != "REPLICA":
+                continue
+            definition = definition_of(plan, service)
+            if definition is not None and definition.static_ports:
+                continue
+            item = PlacedService(service, definition, pool)
+            item.ports = frozenset({DISTINCT_INSTANCE})
+            found.append(item)
+        _CONSTRAINED[plan] = found
     return found
 
 

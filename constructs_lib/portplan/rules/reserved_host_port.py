@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...ports import AGENT_RESERVED_PORTS
+from ...ports import AGENT_RESERVED_PORTS, WINDOWS_AGENT_RESERVED_PORTS, WINDOWS_TASK_IAM_ROLE_PORT
 from ..findings import ERROR, Finding
 from ..intrinsics import Unknown
-from ..model import DEFAULT_DYNAMIC_RANGE, PortPlan
+from ..model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, PortPlan
 from .facts import static_mappings
 from .rule import Rule
 from .unverifiable import unverifiable
-from .wording import describe_port, describe_ports
+from .wording import describe_port, describe_ports, list_names
 
-_RESERVED_TCP = frozenset(("tcp", port) for port in AGENT_RESERVED_PORTS)
+_RESERVED_TCP = frozenset(
+    ("tcp", port) for port in (*AGENT_RESERVED_PORTS, *WINDOWS_AGENT_RESERVED_PORTS, WINDOWS_TASK_IAM_ROLE_PORT)
+)
 
 RULE = Rule(
     id="reserved-host-port",
@@ -41,13 +43,11 @@ def check(plan: PortPlan) -> Iterator[Finding]:
                     )
         for mapping, port in static_mappings(definition):
             reasons = []
-            # ECS_RESERVED_PORTS replaces the agent's default list on the groups that set it.
-            defaulted = [g for g in groups if g.reserved_tcp is None]
-            if port[0] == "tcp" and port[1] in AGENT_RESERVED_PORTS and (defaulted or not groups):
-                where = ""
-                if len(defaulted) < len(groups):
-                    where = f" on capacity {', '.join(g.origin.label for g in defaulted)}"
-                reasons.append(f"the ECS agent reserves by default ({AGENT_RESERVED_PORTS[port[1]]}){where}")
+            if port[0] == "tcp":
+                # ECS_RESERVED_PORTS replaces the agent's default list on the groups that set it.
+                defaulted = [g for g in groups if g.reserved_tcp is None]
+                if defaulted or not groups:
+                    reasons.extend(_agent_defaults(port[1], defaulted, partial=len(defaulted) < len(groups)))
             for group in groups:
                 listed = group.reserved_tcp if port[0] == "tcp" else group.reserved_udp
                 if isinstance(listed, tuple) and port[1] in listed:
@@ -62,3 +62,22 @@ def check(plan: PortPlan) -> Iterator[Finding]:
                     f"map the container port dynamically (hostPort 0) or pick a free host port below "
                     f"{DEFAULT_DYNAMIC_RANGE[0]} that no instance reserves",
                 )
+
+
+def _agent_defaults(port: int, groups: list[AutoScalingGroup], partial: bool = False) -> list[str]:
+    """Why the agent reserves `port` by default where the tasks land (`groups`: those whose default
+    list is in force, all of them unless `partial`): Linux's list, or Windows' on Windows capacity
+    (with 80 for the task IAM role credential proxy when that is on)."""
+    windows = [g for g in groups if g.os_type == "windows"]
+    linux = [g for g in groups if g.os_type != "windows"]
+    reasons = []
+    if (linux or not groups) and port in AGENT_RESERVED_PORTS:
+        where = f" on capacity {list_names(g.origin.label for g in linux)}" if partial and linux else ""
+        reasons.append(f"the ECS agent reserves by default ({AGENT_RESERVED_PORTS[port]}){where}")
+    holding = [g for g in windows if port in g.agent_reserved]
+    if holding:
+        what = WINDOWS_AGENT_RESERVED_PORTS.get(port, "the credential proxy of task IAM roles")
+        reasons.append(
+            f"the ECS agent reserves by default on Windows capacity {list_names(g.origin.label for g in holding)} ({what})"
+        )
+    return reasons

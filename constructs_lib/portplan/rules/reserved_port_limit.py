@@ -47,18 +47,18 @@ def check(plan: PortPlan) -> Iterator[Finding]:
             continue
         worst: tuple[int, str, str] | None = None
         for landing in asgs:
-            reserved = {("tcp", p) for p in AGENT_DEFAULT_RESERVED_PORTS}
             where = "a container instance"
-            detail = f"{len(reserved)} reserved by the agent by default"
-            if landing is not None:
+            if landing is None:
+                reserved = {("tcp", p) for p in AGENT_DEFAULT_RESERVED_PORTS}
+                detail = f"{len(reserved)} reserved by the agent by default"
+            else:
                 group = plan.auto_scaling_groups[landing]
                 where = f"a container instance of capacity {group.origin.label}"
                 reserved = _reserved(group)
-                defaults = sum(1 for listed in (group.reserved_tcp, group.reserved_udp) if listed is None)
                 if group.reserved_tcp is None:
-                    detail = f"{len(AGENT_DEFAULT_RESERVED_PORTS)} reserved by the agent by default"
-                    if defaults < 2:
-                        detail += f", {len(reserved) - len(AGENT_DEFAULT_RESERVED_PORTS)} by ECS_RESERVED_PORTS_UDP"
+                    detail = f"{len(group.agent_reserved)} reserved by the agent by default"
+                    if len(reserved) > len(group.agent_reserved):
+                        detail += f", {len(reserved) - len(group.agent_reserved)} by ECS_RESERVED_PORTS_UDP"
                 else:
                     detail = f"{len(reserved)} reserved by ECS_RESERVED_PORTS(_UDP), which replace the agent's defaults"
             own = definition.static_ports - reserved
@@ -81,6 +81,6 @@ def check(plan: PortPlan) -> Iterator[Finding]:
 def _reserved(group: AutoScalingGroup) -> set[Port]:
     """The ports an instance of the group reserves: ECS_RESERVED_PORTS(_UDP) when set (they replace
     the agent's defaults), else the defaults."""
-    tcp = group.reserved_tcp if isinstance(group.reserved_tcp, tuple) else AGENT_DEFAULT_RESERVED_PORTS
+    tcp = group.reserved_tcp if isinstance(group.reserved_tcp, tuple) else group.agent_reserved
     udp = group.reserved_udp if isinstance(group.reserved_udp, tuple) else ()
     return {("tcp", p) for p in tcp} | {("udp", p) for p in udp}

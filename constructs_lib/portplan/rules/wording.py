@@ -16,7 +16,10 @@ PENDING = (
 
 
 def describe_port(port: Port) -> str:
-    """`tcp/8080`."""
+    """`tcp/8080`; the private port of a distinctInstance constraint (see facts.DISTINCT_INSTANCE) reads
+    as what it stands for."""
+    if port[0] == "distinctInstance":
+        return "an instance of its own (distinctInstance)"
     return f"{port[0]}/{port[1]}"
 
 
