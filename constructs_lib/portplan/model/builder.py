@@ -108,8 +108,7 @@ class ModelBuilder:
             kind = resource.get("Type")
             if type(kind) is not str:
                 kind = None  # not a type at all: nothing refers to it by type
-            condition = resource.get("Condition")
-            if condition is not None:
+            if "Condition" in resource and (condition := resource["Condition"]) is not None:
                 notes.focus = (template.name, logical_id)
                 truth = resolver.condition(condition)
                 notes.focus = None
@@ -123,9 +122,10 @@ class ModelBuilder:
             if created is not None:
                 self.refs.conditional.setdefault((template.name, logical_id), created)
             kinds[logical_id] = kind
-            metadata = resource.get("Metadata")
-            if type(metadata) is dict and "AWS::CloudFormation::Init" in metadata:
-                self.refs.cfn_init[(template.name, logical_id)] = (resolver, metadata["AWS::CloudFormation::Init"])
+            if "Metadata" in resource:
+                metadata = resource["Metadata"]
+                if type(metadata) is dict and "AWS::CloudFormation::Init" in metadata:
+                    self.refs.cfn_init[(template.name, logical_id)] = (resolver, metadata["AWS::CloudFormation::Init"])
             if kind in STACK_TYPES:
                 properties = resource.get("Properties")
                 parameters = properties.get("Parameters") if type(properties) is dict else None
