@@ -5,11 +5,16 @@ fails ``cdk synth`` on errors (warnings print and pass)::
 
     Validations.of(app).add_plugins(PortPlanChecks())
 
-Accept a finding on the construct that causes it, with a reason the report keeps::
+Accept a finding on the construct it is reported on (the rules table says which), with a reason
+the report keeps::
 
-    Validations.of(service).acknowledge(
+    Validations.of(task_definition).acknowledge(
         Acknowledgment(id="port-plan::static-port-in-dynamic-range", reason="...")
     )
+
+A finding reported on a task definition is about its services' tasks: an acknowledgment on every
+service that runs the task definition (or on a construct above each) accepts it too, and the
+report keeps it under those services with their reasons.
 
 Nested stacks are checked with their parents (their templates are the parents' file assets), and
 their findings carry the nested constructs' paths. Stacks inside a ``Stage`` are checked too, but
@@ -29,7 +34,8 @@ import aws_cdk as cdk
 import jsii
 from constructs import IConstruct
 
-from constructs_lib.portplan import RULES, Finding, check_templates, load_templates
+from constructs_lib.portplan import RULES, Finding, PortPlan, build_model, load_templates, run_rules
+from constructs_lib.portplan._gc import paused_gc
 
 PLUGIN_NAME = "port-plan"
 PLUGIN_VERSION = "0.1.0"
@@ -71,11 +77,16 @@ class PortPlanChecks:
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         stacks = list(context.stack_templates)
         paths = [stack.template_path for stack in stacks]
-        findings = [f for f in check_templates(load_templates(paths)) if f.rule in self._rules]
-        violations = [_violation(f) for f in findings]
+        with paused_gc():
+            plan = build_model(load_templates(paths))
+            findings = [f for f in run_rules(plan) if f.rule in self._rules]
+        app = context.app_construct
+        covering = [_acknowledging_services(app, plan, f) for f in findings]
+        violations = [_violation(f, services) for f, services in zip(findings, covering)]
         if os.environ.get(CLI_VERSION_ENV):  # only the CDK CLI filters the report by the stacks it selects
             staged = {os.path.realpath(s.template_path) for s in stacks if _in_stage(s.template_path)}
-            violations += _stage_summaries(context.app_construct, findings, staged)
+            open_findings = [f for f, services in zip(findings, covering) if not services]
+            violations += _stage_summaries(app, open_findings, staged)
         return cdk.PolicyValidationPluginReport(
             success=not any(f.severity == "error" for f in findings),
             violations=violations,
@@ -152,17 +163,35 @@ def _acknowledged(app: IConstruct, path: str, rule: str) -> bool:
     return False
 
 
-def _violation(finding: Finding) -> cdk.PolicyViolation:
+def _acknowledging_services(app: IConstruct, plan: PortPlan, finding: Finding) -> List[str]:
+    """For a finding on a task definition: the construct paths of the services that run it, when
+    every one of them acknowledges the finding's rule (on itself or above); else none."""
+    key = (finding.template, finding.resource)
+    if key not in plan.task_definitions:
+        return []
+    services = [s for s in plan.services.values() if s.task_definition == key]
+    paths = [s.origin.path or _construct_path(app, s.origin.template_path, s.origin.logical_id) for s in services]
+    rule = f"{PLUGIN_NAME}::{finding.rule}"
+    if not paths or not all(path and _acknowledged(app, path, rule) for path in paths):
+        return []
+    return [path for path in paths if path]
+
+
+def _violation(finding: Finding, acknowledging_services: Sequence[str] = ()) -> cdk.PolicyViolation:
+    """The finding as CDK reports it; placed under the services that acknowledge it, if given, so
+    that CDK finds their acknowledgments (it looks on the resource's construct path and above)."""
+    def resource(construct_path: Optional[str]) -> cdk.PolicyViolatingResource:
+        return cdk.PolicyViolatingResource(
+            resource_logical_id=finding.resource,
+            template_path=finding.template_path,
+            locations=["Properties"],
+            construct_path=construct_path,
+        )
+
     return cdk.PolicyViolation(
         rule_name=finding.rule,
         description=finding.message,
         fix=finding.fix,
         severity=finding.severity,
-        violating_resources=[
-            cdk.PolicyViolatingResource(
-                resource_logical_id=finding.resource,
-                template_path=finding.template_path,
-                locations=["Properties"],
-            )
-        ],
+        violating_resources=[resource(p) for p in acknowledging_services] or [resource(None)],
     )

@@ -83,6 +83,31 @@ def test_variant_fires_its_rule_and_its_compliant_twin_is_clean(variant, door, r
     assert findings[stack_name(variant, False)] == set()
 
 
+REPORTED_ON_TYPES = {
+    "service": {"AWS::ECS::Service"},
+    "task definition": {"AWS::ECS::TaskDefinition"},
+    "target group": {"AWS::ElasticLoadBalancingV2::TargetGroup"},
+    "security group": {"AWS::EC2::SecurityGroup"},
+}
+
+
+@pytest.mark.parametrize("rule", sorted(set(CASES) - {"unverifiable"}))
+def test_findings_are_reported_on_the_resource_the_rules_table_names(rule, assembly):
+    # GIVEN the CLI's findings of the rule on its non-compliant case
+    from constructs_lib.portplan.rules import RULES_BY_ID
+
+    result = subprocess.run(
+        [sys.executable, "-m", "constructs_lib", "check", str(assembly / f"{stack_name(rule, True)}.template.json"),
+         "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    findings = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == rule]
+    template = json.loads((assembly / f"{stack_name(rule, True)}.template.json").read_text())
+    # THEN each one is on a resource of the kind the README's "reported on" column names (where to acknowledge)
+    kinds = {template["Resources"][f["resource"]]["Type"] for f in findings}
+    assert findings and kinds <= REPORTED_ON_TYPES[RULES_BY_ID[rule].reported_on]
+
+
 # -- apps shaped like real ones: nested stacks, weak cross-stack references, stages ---------------------------
 
 

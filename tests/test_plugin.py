@@ -49,6 +49,55 @@ def test_acknowledged_error_is_kept_with_its_reason(report):
     assert suppressed["suggestedFix"].startswith("map the container port dynamically")
 
 
+@pytest.fixture(scope="module")
+def shared_definition_report(tmp_path_factory):
+    """Three stacks, each two services running one task definition whose host port 40000 lies in the
+    dynamic range (a warning reported on the task definition), acknowledged on: the task definition;
+    both services; one service only."""
+    import aws_cdk as cdk
+
+    from constructs_lib import PortPlanChecks
+    from tests.port_scenarios import cluster_with_capacity, service, task
+
+    outdir = tmp_path_factory.mktemp("shared")
+    app = make_app(outdir=str(outdir))
+    acknowledgment = cdk.Acknowledgment(id="port-plan::static-port-in-dynamic-range", reason="clients need 40000")
+    for name, acknowledged in (("OnDefinition", ["Task"]), ("OnBoth", ["A", "B"]), ("OnOne", ["A"])):
+        stack = cdk.Stack(app, name)
+        cluster, provider, _ = cluster_with_capacity(stack, instances=2)
+        definition = task(stack, (80, 40000))
+        for service_id in ("A", "B"):
+            service(stack, cluster, provider, definition, desired=1, id=service_id)
+        for construct_id in acknowledged:
+            cdk.Validations.of(stack.node.find_child(construct_id)).acknowledge(acknowledgment)
+    cdk.Validations.of(app).add_plugins(PortPlanChecks())
+    app.synth()
+    [plugin] = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
+    return plugin
+
+
+def _stacks(violations):
+    return sorted({c["constructPath"].split("/")[0] for v in violations for c in v["violatingConstructs"]})
+
+
+def test_a_task_definition_finding_is_accepted_on_the_task_definition(shared_definition_report):
+    accepted = [v for v in shared_definition_report["suppressedViolations"] if v["acknowledgedAt"] == "OnDefinition/Task"]
+    assert [v["ruleName"] for v in accepted] == ["static-port-in-dynamic-range"]
+
+
+def test_a_task_definition_finding_is_accepted_on_every_service_that_runs_it(shared_definition_report):
+    accepted = [v for v in shared_definition_report["suppressedViolations"] if v["acknowledgedAt"].startswith("OnBoth/")]
+    assert sorted(v["acknowledgedAt"] for v in accepted) == ["OnBoth/A", "OnBoth/B"]
+    assert {v["reason"] for v in accepted} == {"clients need 40000"}
+
+
+def test_one_service_cannot_accept_what_another_runs_too(shared_definition_report):
+    # the other service's tasks still hold the port: the finding stays, on the task definition
+    assert _stacks(shared_definition_report["violations"]) == ["OnOne"]
+    [construct] = shared_definition_report["violations"][0]["violatingConstructs"]
+    assert construct["constructPath"] == "OnOne/Task/Resource"
+
+
 def test_a_subset_of_rules_can_be_run(tmp_path):
     import aws_cdk as cdk
 

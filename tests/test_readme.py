@@ -19,7 +19,7 @@ def test_quick_start_is_two_commands():
 
 def test_rules_table_matches_the_catalogue():
     for rule in RULES:
-        row = f"| `{rule.id}` | {rule.severity} | {rule.info} | {rule.why} | {rule.fix} |"
+        row = f"| `{rule.id}` | {rule.severity} | {rule.reported_on} | {rule.info} | {rule.why} | {rule.fix} |"
         assert row in README, f"README's row for {rule.id} is out of date"
     documented = re.findall(r"^\| `([a-z-]+)` \| (?:error|warning) \|", README, re.MULTILINE)
     assert documented == [rule.id for rule in RULES]
@@ -38,7 +38,7 @@ def test_what_the_package_installs_is_documented():
 
 def test_reuse_example_writes_an_assembly_check_names_by_path(tmp_path):
     # GIVEN the snippet exactly as the README shows it, run with python from an empty folder
-    [example] = [block for block in re.findall(r"```python\n(.*?)```", README, re.DOTALL) if "app.synth()" in block]
+    [example] = [block for block in re.findall(r"```python\n(.*?)```", README, re.DOTALL) if 'cdk.Stack(app, "Orders")' in block]
     script = tmp_path / "orders.py"
     script.write_text(example)
     environment = {key: value for key, value in os.environ.items() if key not in ("CDK_OUTDIR", "CDK_CONTEXT_JSON")}
@@ -65,3 +65,26 @@ def test_reuse_example_writes_an_assembly_check_names_by_path(tmp_path):
     [service] = planned["clusters"][0]["services"]
     assert service["path"] == "Orders/Web/Service/Service/Service"
     assert f"`{service['id']}` instead of `{service['path']}`" in README
+
+
+def test_acknowledgment_example_accepts_the_finding_and_keeps_its_reason(tmp_path):
+    # GIVEN the acknowledgment snippet exactly as the README shows it
+    [example] = [block for block in re.findall(r"```python\n(.*?)```", README, re.DOTALL) if "acknowledge(" in block]
+    script = tmp_path / "legacy.py"
+    script.write_text(example)
+    environment = {key: value for key, value in os.environ.items() if key not in ("CDK_OUTDIR", "CDK_CONTEXT_JSON")}
+    environment.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=environment
+    )
+    # THEN synth passes with nothing open, and the report keeps the finding under the service, with the reason
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "cdk.out" / "validation-report.json").read_text())
+    [plugin] = [p for p in report["pluginReports"] if p["pluginName"] == "port-plan"]
+    assert plugin["violations"] == []
+    [accepted] = plugin["suppressedViolations"]
+    assert accepted["ruleName"] == "static-port-in-dynamic-range"
+    assert accepted["acknowledgedAt"] == "Legacy/Service"
+    assert accepted["reason"] == "legacy clients call port 40000; these instances run no dynamic tasks"
+    # AND the rules table says the finding is reported on the task definition, as the snippet's comment does
+    assert "| `static-port-in-dynamic-range` | warning | task definition |" in README

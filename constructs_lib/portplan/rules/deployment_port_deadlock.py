@@ -20,6 +20,7 @@ from .wording import describe_capacity, describe_ports, list_names, plural
 RULE = Rule(
     id="deployment-port-deadlock",
     severity=ERROR,
+    reported_on="service",
     info=(
         "A deployment of tasks with static host ports (or distinctInstance) has nowhere to start its new tasks: a "
         "rolling one cannot stop an old task first, a blue/green one needs the instances twice."

@@ -14,6 +14,7 @@ from .wording import describe_port
 RULE = Rule(
     id="duplicate-host-port",
     severity=ERROR,
+    reported_on="task definition",
     info="One task definition maps the same host port and protocol twice.",
     why="The task cannot start: the second bind fails (port is already allocated).",
     fix="Give each mapping its own host port, or map one of them dynamically (hostPort 0).",

@@ -14,6 +14,7 @@ from .unverifiable import unverifiable
 RULE = Rule(
     id="dynamic-port-health-check",
     severity=ERROR,
+    reported_on="target group",
     info="A dynamically mapped container port sits behind a target group that health-checks a fixed port.",
     why="ECS refuses to create such a service (InvalidParameterException): the deployment fails.",
     fix="Set the target group's HealthCheckPort to traffic-port (the default).",

@@ -36,6 +36,7 @@ from .wording import list_names
 RULE = Rule(
     id="dynamic-port-ingress",
     severity=ERROR,
+    reported_on="security group",
     info=(
         "Security groups block a balancer's traffic: to the instances' dynamic host port range, through an NLB "
         "without security groups to the host ports, or from clients to the listener."

@@ -11,6 +11,7 @@ from .rule import Rule
 RULE = Rule(
     id="host-port-mismatch",
     severity=ERROR,
+    reported_on="task definition",
     info="In awsvpc or host network mode a hostPort differs from its containerPort.",
     why="ECS rejects the task definition and the deployment fails.",
     fix="Leave hostPort out, or set it equal to containerPort.",

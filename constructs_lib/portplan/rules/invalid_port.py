@@ -21,6 +21,7 @@ from .wording import list_names
 RULE = Rule(
     id="invalid-port",
     severity=ERROR,
+    reported_on="task definition",
     info="A port ECS rejects: a containerPort or hostPort outside 1-65535 (hostPort 0 means dynamic), or a containerPortRange it cannot honour.",
     why="ECS rejects the task definition (or the agent the task) and the deployment fails.",
     fix="Use ports between 1 and 65535 (hostPort 0 for a dynamic mapping in bridge mode), and port ranges only as ECS allows them.",

@@ -15,6 +15,7 @@ from .wording import describe_capacity, list_names, plural
 RULE = Rule(
     id="placement-constraint-overcommit",
     severity=ERROR,
+    reported_on="service",
     info="A service wants more tasks than the instances its placement constraints (distinctInstance, memberOf) allow.",
     why="The extra tasks stay PENDING: no container instance meets the constraint, whatever the ports.",
     fix="Run fewer tasks (a lower MaxCapacity), give the allowed capacity more instances, or relax the constraint.",

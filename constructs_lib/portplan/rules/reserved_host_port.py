@@ -20,6 +20,7 @@ _RESERVED_TCP = frozenset(
 RULE = Rule(
     id="reserved-host-port",
     severity=ERROR,
+    reported_on="task definition",
     info="A static host port is one the container instance reserves.",
     why="No instance offers a reserved port: the tasks stay PENDING (RESOURCE:PORTS).",
     fix="Map the port dynamically (hostPort 0) or pick a host port no instance reserves.",

@@ -18,6 +18,7 @@ RESERVED_PORT_LIMIT = 100
 RULE = Rule(
     id="reserved-port-limit",
     severity=ERROR,
+    reported_on="task definition",
     info="One container instance would hold more than 100 reserved ports, the agent's defaults included.",
     why="ECS cannot place the task on that instance.",
     fix="Map most ports dynamically (hostPort 0): dynamic ports do not count toward the limit.",

@@ -10,13 +10,15 @@ from ..model import Origin
 
 @dataclass(frozen=True)
 class Rule:
-    """One entry of the catalogue: a stable id, its severity, what it checks, why it matters, the fix.
+    """One entry of the catalogue: a stable id, its severity, the resource its findings are reported on
+    (where an acknowledgment accepts them), what it checks, why it matters, the fix.
 
     A rule module holds its `RULE` and one pure function `check(plan) -> Iterable[Finding]`.
     """
 
     id: str
     severity: str
+    reported_on: str
     info: str
     why: str
     fix: str

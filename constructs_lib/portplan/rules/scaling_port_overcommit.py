@@ -17,6 +17,7 @@ from .wording import describe_ports, list_names, plural
 RULE = Rule(
     id="scaling-port-overcommit",
     severity=ERROR,
+    reported_on="service",
     info="Service auto scaling can ask for more tasks with static host ports than their capacity can hold.",
     why="Scale-out stops at the instance count: the extra tasks stay PENDING (RESOURCE:PORTS) when load is highest.",
     fix="Lower MaxCapacity, map the port dynamically (hostPort 0), or let the capacity scale (managed scaling, a larger MaxSize).",

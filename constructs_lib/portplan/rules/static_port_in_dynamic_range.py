@@ -14,6 +14,7 @@ from .wording import describe_port, list_names
 RULE = Rule(
     id="static-port-in-dynamic-range",
     severity=WARNING,
+    reported_on="task definition",
     info="A static host port lies inside the dynamic host port range in force on its instances.",
     why="The scheduler places the task (it tracks static ports only), then it fails to start: port is already allocated.",
     fix="Pick a static port outside the dynamic range, or pin ECS_DYNAMIC_HOST_PORT_RANGE to exclude it.",

@@ -26,6 +26,7 @@ from .wording import (
 RULE = Rule(
     id="static-port-overcommit",
     severity=ERROR,
+    reported_on="service",
     info="More tasks need a static host port on a capacity pool than it can have instances.",
     why="The extra tasks stay PENDING: no container instance has the port free (RESOURCE:PORTS).",
     fix="Map the port dynamically (hostPort 0), give the pool more instances, or run fewer tasks.",

@@ -24,6 +24,7 @@ from .rule import Rule
 RULE = Rule(
     id="unverifiable",
     severity=WARNING,
+    reported_on="the resource left open",
     info="Something a rule needs cannot be known from the templates given.",
     why="A problem of the kind the other rules catch may go unreported.",
     fix="Supply what is unknown: a deploy-time value with --parameter NAME=VALUE, a missing resource's template; "
