@@ -36,16 +36,25 @@ def test_what_the_package_installs_is_documented():
     assert f'`"{DYNAMIC}"` when the agent picks it' in README
 
 
+# A user's shell: the CDK CLI's variables left out, so a snippet runs as `python snippet.py` would.
+ENVIRONMENT = {key: value for key, value in os.environ.items() if key not in ("CDK_OUTDIR", "CDK_CONTEXT_JSON")}
+ENVIRONMENT.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONPATH=str(ROOT))
+
+
+def run_snippet(marker: str, folder) -> subprocess.CompletedProcess:
+    """Run the README's one Python block containing `marker`, exactly as written, from `folder`."""
+    [example] = [block for block in re.findall(r"```python\n(.*?)```", README, re.DOTALL) if marker in block]
+    script = folder / "snippet.py"
+    script.write_text(example)
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=folder, capture_output=True, text=True, timeout=300, env=ENVIRONMENT
+    )
+
+
 def test_reuse_example_writes_an_assembly_check_names_by_path(tmp_path):
     # GIVEN the snippet exactly as the README shows it, run with python from an empty folder
-    [example] = [block for block in re.findall(r"```python\n(.*?)```", README, re.DOTALL) if 'cdk.Stack(app, "Orders")' in block]
-    script = tmp_path / "orders.py"
-    script.write_text(example)
-    environment = {key: value for key, value in os.environ.items() if key not in ("CDK_OUTDIR", "CDK_CONTEXT_JSON")}
-    environment.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONPATH=str(ROOT))
-    result = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=environment
-    )
+    result = run_snippet('cdk.Stack(app, "Orders")', tmp_path)
+    environment = ENVIRONMENT
     # THEN it says where it wrote the assembly, and that is ./cdk.out
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout == "wrote cdk.out\n"
@@ -69,14 +78,7 @@ def test_reuse_example_writes_an_assembly_check_names_by_path(tmp_path):
 
 def test_acknowledgment_example_accepts_the_finding_and_keeps_its_reason(tmp_path):
     # GIVEN the acknowledgment snippet exactly as the README shows it
-    [example] = [block for block in re.findall(r"```python\n(.*?)```", README, re.DOTALL) if "acknowledge(" in block]
-    script = tmp_path / "legacy.py"
-    script.write_text(example)
-    environment = {key: value for key, value in os.environ.items() if key not in ("CDK_OUTDIR", "CDK_CONTEXT_JSON")}
-    environment.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONPATH=str(ROOT))
-    result = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=environment
-    )
+    result = run_snippet("acknowledge(", tmp_path)
     # THEN synth passes with nothing open, and the report keeps the finding under the service, with the reason
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "cdk.out" / "validation-report.json").read_text())
