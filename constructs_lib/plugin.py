@@ -17,22 +17,32 @@ the CDK CLI keeps only the findings of the stacks it selects, and ``cdk synth`` 
 names selects the top-level stacks alone: so, when the CLI runs the app, the errors in a Stage's
 stacks that are not acknowledged are also reported without a construct (one violation per rule),
 which no selection drops, and synth fails. ``cdk synth '**'`` shows them where they are.
+
+Templates it cannot read (or a limit of the port plan's reader: see the README's "Safe on any
+input") fail synth with one violation that names the file and the problem, never a Python
+traceback through jsii; files it skipped are named on stderr, one line each.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import typing
+import warnings
 from typing import Dict, List, Optional, Sequence
 
 import aws_cdk as cdk
 import jsii
 from constructs import IConstruct
 
-from constructs_lib.portplan import RULES, Finding, check_templates, load_templates
+from constructs_lib.portplan import RULES, Finding, PortPlanInputError, check_templates, load_templates
+from constructs_lib.portplan.reader import SkippedPathWarning
+from constructs_lib.portplan.terminal import printable
 
 PLUGIN_NAME = "port-plan"
 PLUGIN_VERSION = "0.1.0"
+INPUT_RULE = "unreadable-input"
+"""The rule name of the one violation reported when the templates cannot be checked at all."""
 CLI_VERSION_ENV = "CDK_CLI_VERSION"
 """Set by the CDK CLI in the environment of the app it runs."""
 
@@ -71,7 +81,22 @@ class PortPlanChecks:
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         stacks = list(context.stack_templates)
         paths = [stack.template_path for stack in stacks]
-        findings = [f for f in check_templates(load_templates(paths)) if f.rule in self._rules]
+        try:
+            with warnings.catch_warnings(record=True) as skipped:
+                warnings.simplefilter("always", SkippedPathWarning)
+                checked = check_templates(load_templates(paths))
+        except PortPlanInputError as error:
+            return _failure(str(error))
+        except RecursionError:
+            return _failure("the templates nest too deeply to check")
+        except MemoryError:
+            return _failure("out of memory while checking the templates")
+        except Exception as error:  # noqa: BLE001 - a clear failure, not a traceback through jsii
+            detail = " ".join(str(error).split())[:300]
+            return _failure(f"internal error ({type(error).__name__}: {detail}); please report it")
+        for message in dict.fromkeys(str(w.message) for w in skipped if issubclass(w.category, SkippedPathWarning)):
+            print(f"{PLUGIN_NAME}: {printable(message)}", file=sys.stderr)
+        findings = [f for f in checked if f.rule in self._rules]
         violations = [_violation(f) for f in findings]
         if os.environ.get(CLI_VERSION_ENV):  # only the CDK CLI filters the report by the stacks it selects
             staged = {os.path.realpath(s.template_path) for s in stacks if _in_stage(s.template_path)}
@@ -81,6 +106,25 @@ class PortPlanChecks:
             violations=violations,
             plugin_version=PLUGIN_VERSION,
         )
+
+
+def _failure(message: str) -> cdk.PolicyValidationPluginReport:
+    """A failed report whose one violation says why the templates could not be checked."""
+    return cdk.PolicyValidationPluginReport(
+        success=False,
+        violations=[
+            cdk.PolicyViolation(
+                rule_name=INPUT_RULE,
+                description=f"the port plan cannot check the synthesized templates: {printable(message)}",
+                fix="fix the template or file named; if it is as CDK wrote it, report it with this message",
+                severity="error",
+                violating_resources=[
+                    cdk.PolicyViolatingResource(resource_logical_id="", template_path="", locations=[])
+                ],
+            )
+        ],
+        plugin_version=PLUGIN_VERSION,
+    )
 
 
 def _in_stage(template_path: str) -> bool:
@@ -155,8 +199,8 @@ def _acknowledged(app: IConstruct, path: str, rule: str) -> bool:
 def _violation(finding: Finding) -> cdk.PolicyViolation:
     return cdk.PolicyViolation(
         rule_name=finding.rule,
-        description=finding.message,
-        fix=finding.fix,
+        description=printable(finding.message),
+        fix=printable(finding.fix),
         severity=finding.severity,
         violating_resources=[
             cdk.PolicyViolatingResource(
