@@ -388,3 +388,18 @@ def test_a_known_short_form_tag_reads(tmp_path: Path, capsys: pytest.CaptureFixt
     path.write_text("Resources:\n  X:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Sub 'x-${AWS::Region}'\n")
     assert main(["check", str(path)]) == 0
 
+
+
+def test_the_readme_states_the_limits_in_force() -> None:
+    from constructs_lib.portplan import intrinsics, reader, yaml_loader
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Safe on any input", 1)[1].split("\n### ", 1)[0]
+    stated = " ".join(section.split())
+    assert f"none over {reader.MAX_FILE_BYTES // (1024 * 1024)} MB" in stated
+    assert f"deeper than {yaml_loader.MAX_YAML_DEPTH} levels" in stated
+    assert f"past {yaml_loader.ALIAS_ALLOWANCE:,} + {yaml_loader.ALIAS_RATIO} times its own nodes" in stated
+    assert f"after {intrinsics._MAX_DEPTH} nested steps" in stated
+    assert f"at {intrinsics.MAX_TEXT:,} characters" in stated
+    assert f"read {reader._MAX_NESTING} levels deep" in stated
+    assert f"at most {reader.MAX_INSTANCES:,} times" in stated
