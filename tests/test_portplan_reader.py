@@ -586,6 +586,7 @@ def test_yaml_aliases_past_the_allowance_are_refused() -> None:
         ("A: !!set {x: null}\n", "at line 1 column 4: a tag the port plan does not read"),
         ("A: 1\n---\nB: 2\n", "at line 2 column 1: a second document (a template is one YAML document)"),
         ("A: 0x" + "f" * 5000 + "\n", "at line 1 column 4: a number written with more than 4,300 digits"),
+        ("A: 0b_\n", "at line 1 column 4: a malformed number"),
     ],
 )
 def test_yaml_the_loader_refuses_says_where_and_why(text: str, problem: str) -> None:

@@ -177,10 +177,16 @@ class _TemplateLoader(_BASE):  # type: ignore[misc]
         )
 
     def construct_yaml_int(self, node: Node) -> Any:
-        return super().construct_yaml_int(_short_number(node))
+        try:
+            return super().construct_yaml_int(_short_number(node))
+        except (ValueError, IndexError):  # YAML 1.1 forms PyYAML cannot convert, such as `0b_`
+            raise _Refused(None, None, "a malformed number", node.start_mark) from None
 
     def construct_yaml_float(self, node: Node) -> Any:
-        return super().construct_yaml_float(_short_number(node))
+        try:
+            return super().construct_yaml_float(_short_number(node))
+        except (ValueError, IndexError):
+            raise _Refused(None, None, "a malformed number", node.start_mark) from None
 
 
 def _short_number(node: Node) -> Node:
