@@ -39,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line: `port-plan: error: ...`, exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{PROG}: error: {' '.join(message.split())}\n")
+        self.exit(2, f"{PROG}: error: {printable(' '.join(message.split()))}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,8 +110,6 @@ def main(argv: Sequence[str] | None = None, *, exit_when_done: bool = False) -> 
             return _check(arguments.paths, arguments.format, parameters, exit_when_done)
     except KeyboardInterrupt:
         return _done(130, exit_when_done)
-    except RecursionError:
-        return _done(_fail("the input nests too deeply to check"), exit_when_done)
     except MemoryError:
         return _done(_fail("out of memory while checking the input"), exit_when_done)
     except Exception as error:  # noqa: BLE001 - the contract: one line and exit 2, never a traceback

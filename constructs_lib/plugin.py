@@ -87,8 +87,6 @@ class PortPlanChecks:
                 checked = check_templates(load_templates(paths))
         except PortPlanInputError as error:
             return _failure(str(error))
-        except RecursionError:
-            return _failure("the templates nest too deeply to check")
         except MemoryError:
             return _failure("out of memory while checking the templates")
         except Exception as error:  # noqa: BLE001 - a clear failure, not a traceback through jsii

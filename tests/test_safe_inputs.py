@@ -403,3 +403,10 @@ def test_the_readme_states_the_limits_in_force() -> None:
     assert f"at {intrinsics.MAX_TEXT:,} characters" in stated
     assert f"read {reader._MAX_NESTING} levels deep" in stated
     assert f"at most {reader.MAX_INSTANCES:,} times" in stated
+
+
+def test_usage_errors_escape_what_was_typed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "x.json", f"--bogus{ESCAPE}"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and err.count("\n") == 1
+    assert "unrecognized arguments: --bogus\\x1b]0;pwned" in err
