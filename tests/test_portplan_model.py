@@ -1284,3 +1284,15 @@ def test_an_export_defined_twice_too_deep_to_compare_is_ambiguous() -> None:
 
     assert exported(5).resolve("Shared", Notes())[0] == deep(5)  # equal values: one export
     assert exported(5000).resolve("Shared", Notes())[0] == Unknown("export 'Shared' is defined by several templates")
+
+
+def test_conditions_chained_through_joined_branches_stay_within_the_depth() -> None:
+    # GIVEN 5,000 conditions, each comparing a Fn::Join of a Fn::If on the one before
+    conditions: dict[str, Any] = {"C0": {"Fn::Equals": ["a", "a"]}}
+    for index in range(1, 5000):
+        joined = {"Fn::Join": ["", [{"Fn::If": [f"C{index - 1}", "a", "b"]}]]}
+        conditions[f"C{index}"] = {"Fn::Equals": [joined, "a"]}
+    found = resolver({"Conditions": conditions})
+    # THEN the last is unknown (too deep), without a RecursionError; a short chain is decided
+    assert isinstance(found.condition("C4999"), Unknown)
+    assert found.condition("C5") is True

@@ -312,25 +312,25 @@ class Resolver:
             node, depth = chosen, depth + 1
         return node
 
-    def mapping(self, node: Any) -> dict[str, Any] | Unknown | None:
+    def mapping(self, node: Any, depth: int = 0) -> dict[str, Any] | Unknown | None:
         """Resolve `node` as a mapping (a property group, a list entry): None when absent."""
-        node = self.branch(node)
+        node = self.branch(node, depth)
         if type(node) is dict and not is_intrinsic(node):
             return node
         if node is None or isinstance(node, Unknown):
             return node
-        value = self.value(node)
+        value = self.value(node, depth)
         if value is None or isinstance(value, Unknown):
             return value
         if type(value) is dict and not is_intrinsic(value):
             return value
         return Unknown(f"a {type(value).__name__} where a mapping is expected")
 
-    def list_of(self, node: Any) -> list[Any] | Unknown | None:
+    def list_of(self, node: Any, depth: int = 0) -> list[Any] | Unknown | None:
         """Resolve `node` and read it as a list; items still unresolved, those `AWS::NoValue` left out
         (an item whose `Fn::If` condition is unknown stays, as that `Unknown`)."""
         if type(node) is not list:
-            value = self.value(node)
+            value = self.value(node, depth)
             if value is None or isinstance(value, Unknown):
                 return value
             if not isinstance(value, list):
@@ -343,7 +343,7 @@ class Resolver:
             return node  # nothing to choose between: the list as written
         items = []
         for item in node:
-            chosen = self.branch(item) if type(item) is dict and len(item) == 1 else item
+            chosen = self.branch(item, depth) if type(item) is dict and len(item) == 1 else item
             if chosen is not None:
                 items.append(chosen)
         return items
@@ -607,7 +607,7 @@ class Resolver:
         if not isinstance(arg, list) or len(arg) != 2 or not isinstance(arg[0], str):
             return [Unknown("malformed Fn::Join")]
         delimiter = arg[0]
-        items = self.list_of(self.value(arg[1], depth))
+        items = self.list_of(self.value(arg[1], depth), depth)
         if isinstance(items, Unknown):
             return [items]
         if not isinstance(items, list):
@@ -669,7 +669,7 @@ class Resolver:
         if not isinstance(arg, list) or len(arg) != 2:
             return Unknown("malformed Fn::Select")
         index = as_int(self.value(arg[0], depth))
-        items = self.list_of(self.value(arg[1], depth))
+        items = self.list_of(self.value(arg[1], depth), depth)
         if isinstance(index, Unknown) or index is None:
             return index or Unknown("Fn::Select without an index")
         if isinstance(items, Unknown):
