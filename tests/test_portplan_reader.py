@@ -593,3 +593,25 @@ def test_yaml_the_loader_refuses_says_where_and_why(text: str, problem: str) -> 
     with pytest.raises(YamlError) as raised:
         parse_yaml(text)
     assert str(raised.value).startswith(problem)
+
+
+def test_an_assembly_child_named_twice_gets_a_name_per_instance(tmp_path: Path) -> None:
+    child = Stack("Child")
+    child.cluster()
+    (tmp_path / "Child.nested.template.json").write_text(json.dumps(child.body()))
+    parent = {
+        "Resources": {
+            name: {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {"TemplateURL": "https://s3.example.com/x.json"},
+                "Metadata": {"aws:asset:path": "Child.nested.template.json"},
+            }
+            for name in ("Blue", "Green")
+        }
+    }
+    (tmp_path / "Parent.template.json").write_text(json.dumps(parent))
+    manifest = {"artifacts": {"Parent": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Parent.template.json"}}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    names = [os.path.relpath(t.name, tmp_path) for t in load_templates([str(tmp_path)])]
+    assert names == ["Parent.template.json", "Child.nested.template.json", "Child.nested.template.json (Parent/Green)"]
+    assert check_paths([str(tmp_path)]) == []

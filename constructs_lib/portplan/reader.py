@@ -545,7 +545,10 @@ def _with_nested(
         child = parsed.get(child_path)
         if child is None:
             child = parsed[child_path] = _read_template(child_path, child_name, label)
-        children.append((logical_id, dataclasses.replace(child, stack_name=label)))
+        # CDK writes one asset per nested stack; a file named again gets its label, as in `_linked`,
+        # so that every instance keeps a name of its own.
+        name = child_name if instances[child_path] == 1 else f"{child_name} ({label})"
+        children.append((logical_id, dataclasses.replace(child, name=name, stack_name=label)))
     yield dataclasses.replace(template, unlinked=tuple(unlinked)) if unlinked else template
     for logical_id, child in children:
         instance = dataclasses.replace(child, parent=template.name, parent_resource=logical_id)
