@@ -2,6 +2,10 @@
 
 import sys
 
-from .cli import main
+try:
+    from .cli import main
 
-sys.exit(main(exit_when_done=True))
+    status = main(exit_when_done=True)
+except KeyboardInterrupt:  # Ctrl-C before the CLI took over (while importing): quietly, as after
+    status = 130
+sys.exit(status)

@@ -10,7 +10,10 @@ parameters take their defaults.
 
 Exit status: `check` 0 when no errors (warnings allowed), 1 when errors were found; `plan` and
 `diagram` 0 when written; every command 2 for bad usage or input that cannot be read (one line on
-stderr, nothing on stdout).
+stderr naming the file and the problem, nothing on stdout, never a traceback: an internal failure
+is such a line too); 130 when interrupted (Ctrl-C), quietly. Symbolic links skipped because they
+point out of a directory given are named on stderr, one line each. Every text line that carries
+template text or a file name has its control characters escaped.
 """
 
 from __future__ import annotations
@@ -19,11 +22,15 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import NoReturn, TextIO
 
 from .portplan import Finding, PortPlanInputError, decided_services, plan_paths, run_rules
 from .portplan._gc import paused_gc
+from .portplan.reader import SkippedPathWarning
+from .portplan.terminal import printable, printable_data
 
 PROG = "port-plan"
 
@@ -32,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line: `port-plan: error: ...`, exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{PROG}: error: {' '.join(message.split())}\n")
+        self.exit(2, f"{PROG}: error: {printable(' '.join(message.split()))}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,21 +97,40 @@ def main(argv: Sequence[str] | None = None, *, exit_when_done: bool = False) -> 
     the report is written, without freeing the model object by object first.
     """
     try:
-        arguments = _parser().parse_args(argv)
-    except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else 2
-    with paused_gc():  # one short-lived pass over acyclic data: nothing for the collector to free
-        parameters = arguments.parameter
-        if arguments.command == "plan":
-            return _plan(arguments.paths, arguments.format, parameters, exit_when_done)
-        if arguments.command == "diagram":
-            return _diagram(arguments.paths, arguments.output, parameters, exit_when_done)
-        return _check(arguments.paths, arguments.format, parameters, exit_when_done)
+        try:
+            arguments = _parser().parse_args(argv)
+        except SystemExit as stop:
+            return stop.code if isinstance(stop.code, int) else 2
+        with paused_gc():  # one short-lived pass over acyclic data: nothing for the collector to free
+            parameters = arguments.parameter
+            if arguments.command == "plan":
+                return _plan(arguments.paths, arguments.format, parameters, exit_when_done)
+            if arguments.command == "diagram":
+                return _diagram(arguments.paths, arguments.output, parameters, exit_when_done)
+            return _check(arguments.paths, arguments.format, parameters, exit_when_done)
+    except KeyboardInterrupt:
+        return _done(130, exit_when_done)
+    except MemoryError:
+        return _done(_fail("out of memory while checking the input"), exit_when_done)
+    except Exception as error:  # noqa: BLE001 - the contract: one line and exit 2, never a traceback
+        detail = " ".join(str(error).split())[:300]
+        return _done(_fail(f"internal error ({type(error).__name__}: {detail}); please report it"), exit_when_done)
+
+
+@contextmanager
+def _skipped_paths() -> Iterator[None]:
+    """Name on stderr, one line each, the files the reader did not follow (`SkippedPathWarning`)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedPathWarning)
+        yield
+    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, SkippedPathWarning)):
+        print(f"{PROG}: {printable(message)}", file=sys.stderr)
 
 
 def _check(paths: Sequence[str], output: str, parameters: Sequence[str], exit_when_done: bool) -> int:
     try:
-        plan = plan_paths(paths, parameters)
+        with _skipped_paths():
+            plan = plan_paths(paths, parameters)
     except PortPlanInputError as error:
         return _fail(str(error))
     findings = run_rules(plan)
@@ -135,16 +161,17 @@ def _plan(paths: Sequence[str], output: str, parameters: Sequence[str], exit_whe
     from .portplan.plan import build_plan, read_plan, render_plan_markdown, render_plan_text
 
     try:
-        plan, sources = read_plan(paths, parameters)
+        with _skipped_paths():
+            plan, sources = read_plan(paths, parameters)
     except PortPlanInputError as error:
         return _fail(str(error))
     data = build_plan(plan, sources.stacks)
     if output == "json":
         text = json.dumps(data, indent=2) + "\n"
     elif output == "markdown":
-        text = render_plan_markdown(data)
+        text = render_plan_markdown(printable_data(data))
     else:
-        text = render_plan_text(data)
+        text = render_plan_text(printable_data(data))
     _emit(lambda out: out.write(text))
     return _done(0, exit_when_done)
 
@@ -155,19 +182,23 @@ def _diagram(paths: Sequence[str], output: str, parameters: Sequence[str], exit_
 
     try:
         check_output(output)
-        plan, sources = read_plan(paths, parameters)
+        with _skipped_paths():
+            plan, sources = read_plan(paths, parameters)
         rendered = render(build_diagram(plan, sources), output)
     except (PortPlanInputError, DiagramError) as error:
         return _fail(str(error))
     if rendered.note:
-        print(f"{PROG}: {rendered.note}", file=sys.stderr)
+        print(f"{PROG}: {printable(rendered.note)}", file=sys.stderr)
     else:
-        _emit(lambda out: out.write(f"wrote {rendered.path}\n"))
+        _emit(lambda out: out.write(f"wrote {printable(rendered.path)}\n"))
     return _done(0, exit_when_done)
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    try:
+        print(f"{PROG}: error: {printable(message)}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass  # stderr is gone: the exit status still tells
     return 2
 
 
@@ -190,10 +221,10 @@ def _done(status: int, exit_when_done: bool) -> int:
 
 def _write_text(findings: Sequence[Finding], templates: int, services: tuple[int, int], out: TextIO) -> None:
     for finding in findings:
-        where = f"{finding.template}: {finding.resource}"
-        out.write(f"{finding.path} ({where})\n" if finding.path else f"{where}\n")
-        out.write(f"  {finding.severity}[{finding.rule}]: {finding.message}\n")
-        out.write(f"  fix: {finding.fix}\n\n")
+        where = f"{printable(finding.template)}: {printable(finding.resource)}"
+        out.write(f"{printable(finding.path)} ({where})\n" if finding.path else f"{where}\n")
+        out.write(f"  {finding.severity}[{finding.rule}]: {printable(finding.message)}\n")
+        out.write(f"  fix: {printable(finding.fix)}\n\n")
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
     decided, total = services

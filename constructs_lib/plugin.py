@@ -22,23 +22,33 @@ the CDK CLI keeps only the findings of the stacks it selects, and ``cdk synth`` 
 names selects the top-level stacks alone: so, when the CLI runs the app, the errors in a Stage's
 stacks that are not acknowledged are also reported without a construct (one violation per rule),
 which no selection drops, and synth fails. ``cdk synth '**'`` shows them where they are.
+
+Templates it cannot read (or a limit of the port plan's reader: see the README's "Safe on any
+input") fail synth with one violation that names the file and the problem, never a Python
+traceback through jsii; files it skipped are named on stderr, one line each.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import typing
+import warnings
 from typing import Dict, List, Optional, Sequence
 
 import aws_cdk as cdk
 import jsii
 from constructs import IConstruct
 
-from constructs_lib.portplan import RULES, Finding, PortPlan, build_model, load_templates, run_rules
+from constructs_lib.portplan import RULES, Finding, PortPlan, PortPlanInputError, build_model, load_templates, run_rules
 from constructs_lib.portplan._gc import paused_gc
+from constructs_lib.portplan.reader import SkippedPathWarning
+from constructs_lib.portplan.terminal import printable
 
 PLUGIN_NAME = "port-plan"
 PLUGIN_VERSION = "0.1.0"
+INPUT_RULE = "unreadable-input"
+"""The rule name of the one violation reported when the templates cannot be checked at all."""
 CLI_VERSION_ENV = "CDK_CLI_VERSION"
 """Set by the CDK CLI in the environment of the app it runs."""
 
@@ -77,9 +87,21 @@ class PortPlanChecks:
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         stacks = list(context.stack_templates)
         paths = [stack.template_path for stack in stacks]
-        with paused_gc():
-            plan = build_model(load_templates(paths))
-            findings = [f for f in run_rules(plan) if f.rule in self._rules]
+        try:
+            with warnings.catch_warnings(record=True) as skipped, paused_gc():
+                warnings.simplefilter("always", SkippedPathWarning)
+                plan = build_model(load_templates(paths))
+                checked = run_rules(plan)
+        except PortPlanInputError as error:
+            return _failure(str(error))
+        except MemoryError:
+            return _failure("out of memory while checking the templates")
+        except Exception as error:  # noqa: BLE001 - a clear failure, not a traceback through jsii
+            detail = " ".join(str(error).split())[:300]
+            return _failure(f"internal error ({type(error).__name__}: {detail}); please report it")
+        for message in dict.fromkeys(str(w.message) for w in skipped if issubclass(w.category, SkippedPathWarning)):
+            print(f"{PLUGIN_NAME}: {printable(message)}", file=sys.stderr)
+        findings = [f for f in checked if f.rule in self._rules]
         app = context.app_construct
         covering = [_acknowledging_services(app, plan, f) for f in findings]
         violations = [_violation(f, services) for f, services in zip(findings, covering)]
@@ -92,6 +114,25 @@ class PortPlanChecks:
             violations=violations,
             plugin_version=PLUGIN_VERSION,
         )
+
+
+def _failure(message: str) -> cdk.PolicyValidationPluginReport:
+    """A failed report whose one violation says why the templates could not be checked."""
+    return cdk.PolicyValidationPluginReport(
+        success=False,
+        violations=[
+            cdk.PolicyViolation(
+                rule_name=INPUT_RULE,
+                description=f"the port plan cannot check the synthesized templates: {printable(message)}",
+                fix="fix the template or file named; if it is as CDK wrote it, report it with this message",
+                severity="error",
+                violating_resources=[
+                    cdk.PolicyViolatingResource(resource_logical_id="", template_path="", locations=[])
+                ],
+            )
+        ],
+        plugin_version=PLUGIN_VERSION,
+    )
 
 
 def _in_stage(template_path: str) -> bool:
@@ -190,8 +231,8 @@ def _violation(finding: Finding, acknowledging_services: Sequence[str] = ()) -> 
 
     return cdk.PolicyViolation(
         rule_name=finding.rule,
-        description=finding.message,
-        fix=finding.fix,
+        description=printable(finding.message),
+        fix=printable(finding.fix),
         severity=finding.severity,
         violating_resources=[resource(p) for p in acknowledging_services] or [resource(None)],
     )

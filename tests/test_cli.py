@@ -407,6 +407,7 @@ def test_parameters_default_then_given(capsys: pytest.CaptureFixture[str], monke
     assert out.endswith("1 error, 0 warnings in 1 template; 1 of 1 service decided\n")
     # WHEN the values are given THEN they win, for every stack declaring them or for one stack
     assert run(capsys, "check", "params-conditions.yaml", "--parameter", "InstanceCount=3")[0] == 0
+    assert run(capsys, "check", "params-conditions.yaml", "--parameter", "InstanceCount=3.0")[0] == 0
     assert run(capsys, "check", "params-conditions.yaml", "--parameter", "params-conditions:InstanceCount=3")[0] == 0
     code, _, _ = run(
         capsys, "check", "params-conditions.yaml", "--parameter", "params-conditions:InstanceCount=3",
@@ -424,6 +425,9 @@ def test_parameters_default_then_given(capsys: pytest.CaptureFixture[str], monke
         ("other:InstanceCount=3", "--parameter other:InstanceCount=3: no top-level stack other given declares parameter InstanceCount"),
         ("Environment=staging", "--parameter Environment=staging: params-conditions.yaml allows only dev, prod for parameter Environment"),
         ("InstanceCount=many", "--parameter InstanceCount=many: parameter InstanceCount of params-conditions.yaml is a Number"),
+        ("InstanceCount=nan", "--parameter InstanceCount=nan: parameter InstanceCount of params-conditions.yaml is a Number"),
+        ("InstanceCount=\u0663", "--parameter InstanceCount=\u0663: parameter InstanceCount of params-conditions.yaml is a Number"),
+        ("InstanceCount=1_0", "--parameter InstanceCount=1_0: parameter InstanceCount of params-conditions.yaml is a Number"),
         ("InstanceCount", "--parameter InstanceCount: expected NAME=VALUE or STACK:NAME=VALUE"),
     ],
 )

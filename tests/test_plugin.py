@@ -149,3 +149,83 @@ def test_cdk_synth_fails_on_errors_in_a_stage(tmp_path):
     assert "1 error in the stacks of a Stage" in output
     assert "[Prod/Api/Service/Service] 3 tasks need tcp/8080" in output
     assert "Successfully synthesized" not in output
+
+
+def test_templates_past_a_limit_fail_synth_with_one_clear_violation(tmp_path, monkeypatch):
+    """An internal limit (here: how often nested stacks may instantiate one template, lowered to 1)
+    fails synth with one violation naming the file, not a Python traceback through jsii."""
+    import aws_cdk as cdk
+
+    import constructs_lib.portplan.reader as reader
+    from constructs_lib import PortPlanChecks
+    from tests.portplan_builders import static_app
+
+    monkeypatch.setattr(reader, "MAX_INSTANCES", 1)
+    (tmp_path / "Child.nested.template.json").write_text(json.dumps(static_app().body()))
+    app = make_app(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Parent")
+    for index in range(2):  # two stack resources naming the same child template
+        child = cdk.CfnResource(
+            stack, f"Child{index}", type="AWS::CloudFormation::Stack", properties={"TemplateURL": "https://b/x.json"}
+        )
+        child.add_metadata("aws:asset:path", "Child.nested.template.json")
+    cdk.Validations.of(app).add_plugins(PortPlanChecks())
+    with pytest.raises(RuntimeError, match="the port plan cannot check the synthesized templates") as raised:
+        app.synth()
+    assert "Traceback" not in str(raised.value)
+    [plugin] = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    assert plugin["conclusion"] == "failure"
+    [violation] = plugin["violations"]
+    assert violation["ruleName"] == "unreadable-input"
+    assert violation["description"] == (
+        f"the port plan cannot check the synthesized templates: {tmp_path / 'Child.nested.template.json'}: "
+        "nested stacks instantiate this template more than 1 times (once per stack resource naming it, in every "
+        "instance of that resource's template)"
+    )
+
+
+def test_the_same_child_named_once_is_checked(tmp_path, monkeypatch):
+    import aws_cdk as cdk
+
+    import constructs_lib.portplan.reader as reader
+    from constructs_lib import PortPlanChecks
+    from tests.portplan_builders import static_app
+
+    monkeypatch.setattr(reader, "MAX_INSTANCES", 1)
+    (tmp_path / "Child.nested.template.json").write_text(json.dumps(static_app(tasks=1, instances=2).body()))
+    app = make_app(outdir=str(tmp_path))
+    child = cdk.CfnResource(
+        cdk.Stack(app, "Parent"), "Child", type="AWS::CloudFormation::Stack", properties={"TemplateURL": "https://b/x.json"}
+    )
+    child.add_metadata("aws:asset:path", "Child.nested.template.json")
+    cdk.Validations.of(app).add_plugins(PortPlanChecks())
+    app.synth()  # no limit reached, no finding: synth passes
+    reports = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    assert [violation for report in reports for violation in report["violations"]] == []
+
+
+class _Stack:
+    def __init__(self, template_path):
+        self.template_path = template_path
+
+
+class _Context:
+    """What `validate` reads of CDK's validation context: the stack templates."""
+
+    def __init__(self, *paths):
+        self.stack_templates = [_Stack(str(path)) for path in paths]
+        self.app_construct = None
+
+
+def test_an_unreadable_template_is_a_failed_report_naming_it(tmp_path):
+    from constructs_lib import PortPlanChecks
+
+    bad = tmp_path / "Bad.template.json"
+    bad.write_text('{"Resources": ' + "[" * 100000)
+    report = PortPlanChecks().validate(_Context(bad))
+    assert report.success is False
+    [violation] = report.violations
+    assert violation.rule_name == "unreadable-input"
+    assert violation.description == (
+        f"the port plan cannot check the synthesized templates: {bad}: invalid JSON: it nests deeper than Python can read"
+    )

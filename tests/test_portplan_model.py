@@ -28,7 +28,7 @@ from constructs_lib.portplan import (
     plan_paths,
     run_rules,
 )
-from constructs_lib.portplan.intrinsics import Assumption, ExportTable, Resolver, ResourceRef, as_int
+from constructs_lib.portplan.intrinsics import Assumption, ExportTable, Notes, Resolver, ResourceRef, as_int
 from constructs_lib.portplan.model import DEFAULT_DYNAMIC_RANGE, Peer
 from constructs_lib.portplan.model import AutoScalingGroup as AutoScalingGroupEntity
 from constructs_lib.portplan.parameters import ParameterValues
@@ -1194,3 +1194,105 @@ def test_container_port_ranges() -> None:
     assert [m.port_range for m in definition.mappings] == [(8000, 8099), Unknown("containerPortRange 'many' is not a range of port numbers")]
     assert [definition.host_port(m) for m in definition.mappings] == [0, 0]  # contiguous dynamic host ports
     assert definition.doubts == () and definition.static_ports == frozenset()
+
+
+# -- bounded resolution ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("42", 42), (" 42 ", 42), ("-3", -3), ("+3", 3), ("٣", None), ("1_000", None), ("4e2", None), ("7" * 4301, None)],
+)
+def test_numbers_are_read_as_cloudformation_reads_them(text: str, expected: int | None) -> None:
+    value = as_int(text)
+    if expected is None:
+        assert isinstance(value, Unknown) and "is not a number" in value.reason
+    else:
+        assert value == expected
+
+
+def test_a_mapping_entry_used_twice_notes_its_defaults_each_time() -> None:
+    # GIVEN an entry resting on a parameter default, read for two resources
+    body = {
+        "Parameters": {"Count": {"Type": "Number", "Default": "3"}},
+        "Mappings": {"M": {"K": {"V": {"Fn::Join": ["", [{"Ref": "Count"}]]}}}},
+    }
+    found = resolver(body)
+    found.notes = Notes()
+    lookup = {"Fn::FindInMap": ["M", "K", "V"]}
+    for logical_id in ("A", "B"):
+        found.notes.focus = ("T", logical_id)
+        assert found.value(lookup) == "3"
+    # THEN both are known to rest on it, though the entry was resolved once
+    assumption = Assumption("T", "Count", "3")
+    assert found.notes.assumed == {("T", "A"): {assumption}, ("T", "B"): {assumption}}
+    assert list(found._mapped) == [("M", "K", "V")]
+
+
+def test_a_mapping_entry_that_reads_itself_is_unknown() -> None:
+    found = resolver({"Mappings": {"M": {"K": {"V": {"Fn::Join": ["", [{"Fn::FindInMap": ["M", "K", "V"]}]]}}}}})
+    value = found.value({"Fn::FindInMap": ["M", "K", "V"]})
+    assert value == Unknown("Fn::FindInMap M/K/V refers to itself")
+
+
+def test_a_condition_chain_within_the_depth_is_decided_and_beyond_it_unknown() -> None:
+    def chain(length: int) -> Resolver:
+        conditions: dict[str, Any] = {"C0": {"Fn::Equals": ["a", "a"]}}
+        for index in range(1, length):
+            conditions[f"C{index}"] = {"Fn::Not": [{"Condition": f"C{index - 1}"}]}
+        return resolver({"Conditions": conditions})
+
+    assert chain(10).condition("C9") is False
+    deep = chain(5000).condition("C4999")
+    assert isinstance(deep, Unknown)
+    assert deep.reason.endswith("is unknown: conditions nest too deeply")
+
+
+def test_text_is_built_up_to_its_bound() -> None:
+    from constructs_lib.portplan.intrinsics import MAX_TEXT
+
+    found = resolver({})
+    assert found.value({"Fn::Join": ["", ["x" * (MAX_TEXT - 1), "y"]]}) == "x" * (MAX_TEXT - 1) + "y"
+    too_long = found.value({"Fn::Join": ["", ["x" * MAX_TEXT, "y"]]})
+    assert too_long == Unknown("Fn::Join builds a text longer than 1,000,000 characters")
+    assert found.value({"Fn::Sub": ["${A}${A}", {"A": "x" * (MAX_TEXT // 2 + 1)}]}) == Unknown(
+        "Fn::Sub builds a text longer than 1,000,000 characters"
+    )
+
+
+def test_a_sub_variable_named_often_is_rendered_once() -> None:
+    node: Any = "x"
+    for _ in range(30):  # 4**30 pieces if each use were rendered again
+        node = {"Fn::Sub": ["${V}${V}${V}${V}", {"V": node}]}
+    assert resolver({}).value(node) == Unknown("Fn::Sub builds a text longer than 1,000,000 characters")
+    small = {"Fn::Sub": ["${V}-${V}", {"V": {"Fn::Sub": ["${W}${W}", {"W": "ab"}]}}]}
+    assert resolver({}).value(small) == "abab-abab"
+
+
+def test_an_export_defined_twice_too_deep_to_compare_is_ambiguous() -> None:
+    def deep(levels: int) -> Any:
+        value: Any = "x"
+        for _ in range(levels):
+            value = [value]
+        return value
+
+    def exported(levels: int) -> ExportTable:
+        table = ExportTable()
+        outputs = {name: {"Value": deep(levels), "Export": {"Name": "Shared"}} for name in ("One", "Two")}
+        table.add(Resolver("T", {}, "T"), outputs)  # one template exporting the same name twice
+        return table
+
+    assert exported(5).resolve("Shared", Notes())[0] == deep(5)  # equal values: one export
+    assert exported(5000).resolve("Shared", Notes())[0] == Unknown("export 'Shared' is defined by several templates")
+
+
+def test_conditions_chained_through_joined_branches_stay_within_the_depth() -> None:
+    # GIVEN 5,000 conditions, each comparing a Fn::Join of a Fn::If on the one before
+    conditions: dict[str, Any] = {"C0": {"Fn::Equals": ["a", "a"]}}
+    for index in range(1, 5000):
+        joined = {"Fn::Join": ["", [{"Fn::If": [f"C{index - 1}", "a", "b"]}]]}
+        conditions[f"C{index}"] = {"Fn::Equals": [joined, "a"]}
+    found = resolver({"Conditions": conditions})
+    # THEN the last is unknown (too deep), without a RecursionError; a short chain is decided
+    assert isinstance(found.condition("C4999"), Unknown)
+    assert found.condition("C5") is True

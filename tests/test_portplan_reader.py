@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from portplan_builders import Stack, ref
 
 from constructs_lib.portplan import PortPlanInputError, check_paths, load_templates
-from constructs_lib.portplan.yaml_loader import parse_yaml
+from constructs_lib.portplan.yaml_loader import YamlError, parse_yaml
 
 FIXTURES = Path(__file__).parent / "fixtures" / "portplan"
 ASSEMBLY = FIXTURES / "cdk-out"
@@ -207,8 +207,8 @@ def test_assembly_stack_name_resolves_aws_stack_name(tmp_path: Path) -> None:
         ("bad/invalid.yaml", "bad/invalid.yaml: invalid YAML at line 4 column 4: did not find expected key"),
         (
             "bad/unknown-tag.yaml",
-            "bad/unknown-tag.yaml: invalid YAML at line 2 column 6: could not determine a "
-            "constructor for the tag '!Unheard-of-tag'",
+            "bad/unknown-tag.yaml: invalid YAML at line 2 column 6: a tag the port plan does not read "
+            "(CloudFormation's are !Ref, !GetAtt, !Sub, !Join and the other short forms of its functions)",
         ),
         ("bad/not-a-template.json", "bad/not-a-template.json: not a CloudFormation template (no Resources mapping)"),
         ("bad/missing.json", "bad/missing.json: no such file or directory"),
@@ -433,3 +433,185 @@ def test_odd_stack_resources_never_raise(tmp_path_factory: pytest.TempPathFactor
     (directory / "parent.json").write_text(json.dumps({"Resources": {"Child": resource}}))
     check_paths([str(directory)])
     check_paths([str(directory / "parent.json")])
+
+
+# -- bounded and contained reading -------------------------------------------------------------------
+
+
+def test_a_long_chain_of_stack_dependencies_is_ordered_without_recursion(tmp_path: Path) -> None:
+    # GIVEN 3,000 stacks, each depending on the one named after it (listed in reverse)
+    count = 3000
+    artifacts = {}
+    for index in range(count):
+        name = f"S{index:04d}"
+        (tmp_path / f"{name}.template.json").write_text('{"Resources": {}}')
+        dependencies = [f"S{index + 1:04d}"] if index + 1 < count else []
+        artifacts[name] = {
+            "type": "aws:cloudformation:stack",
+            "properties": {"templateFile": f"{name}.template.json"},
+            "dependencies": dependencies,
+        }
+    (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": artifacts}))
+    # THEN each comes after what it depends on
+    names = [t.stack_name for t in load_templates([str(tmp_path)])]
+    assert names == [f"S{index:04d}" for index in reversed(range(count))]
+
+
+def fan_out(directory: Path, resources: int) -> list[str]:
+    """parent.json with `resources` nested stacks naming child.json."""
+    child = Stack("child")
+    child.cluster()
+    (directory / "child.json").write_text(json.dumps(child.body()))
+    parent = {
+        "Resources": {
+            f"Child{index}": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "child.json"}}
+            for index in range(resources)
+        }
+    }
+    (directory / "parent.json").write_text(json.dumps(parent))
+    return [str(directory / "parent.json"), str(directory / "child.json")]
+
+
+def test_a_child_may_be_instantiated_up_to_the_bound(tmp_path: Path) -> None:
+    from constructs_lib.portplan.reader import MAX_INSTANCES
+
+    templates = load_templates(fan_out(tmp_path, MAX_INSTANCES))
+    assert len(templates) == MAX_INSTANCES + 1
+
+
+def test_a_child_instantiated_past_the_bound_is_an_input_error(tmp_path: Path) -> None:
+    from constructs_lib.portplan.reader import MAX_INSTANCES
+
+    with pytest.raises(PortPlanInputError, match=r"child.json: nested stacks instantiate this template more than 1,000 times"):
+        load_templates(fan_out(tmp_path, MAX_INSTANCES + 1))
+
+
+def test_cdk_nested_stacks_deeper_than_the_bound_are_reported_not_dropped(tmp_path: Path) -> None:
+    # GIVEN 18 levels of CDK nested stacks, a service in the last
+    for level in range(18):
+        resources: dict = {}
+        if level < 17:
+            resources["Next"] = {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {"TemplateURL": "https://s3.example.com/x.json"},
+                "Metadata": {"aws:asset:path": f"L{level + 1}.nested.template.json"},
+            }
+        else:
+            resources = Stack("Last").body()["Resources"]
+        name = "Top.template.json" if level == 0 else f"L{level}.nested.template.json"
+        (tmp_path / name).write_text(json.dumps({"Resources": resources}))
+    manifest = {"artifacts": {"Top": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Top.template.json"}}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    # THEN the stack past 16 levels is named as not read
+    templates = load_templates([str(tmp_path)])
+    assert len(templates) == 17
+    [(logical_id, why, remedy)] = templates[-1].unlinked
+    assert (logical_id, remedy) == ("Next", "check it as a template of its own")
+    assert why.endswith("L17.nested.template.json) lies deeper than 16 levels of nested stacks")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_only_regular_files_are_read(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / "t.template.json"
+    from constructs_lib.portplan.reader import _parse
+
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+
+    with pytest.raises(PortPlanInputError, match=r"t.template.json: not a regular file"):
+        _parse(str(path), "t.template.json")
+
+
+def test_files_past_the_size_bound_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import constructs_lib.portplan.reader as reader
+
+    path = tmp_path / "t.template.json"
+    path.write_text(json.dumps(Stack().body()))
+    monkeypatch.setattr(reader, "MAX_FILE_BYTES", path.stat().st_size)
+    assert load_templates([str(path)])  # exactly at the bound: read
+    monkeypatch.setattr(reader, "MAX_FILE_BYTES", path.stat().st_size - 1)
+    with pytest.raises(PortPlanInputError, match=r"t.template.json: larger than"):
+        load_templates([str(path)])
+
+
+def nested_yaml(levels: int) -> str:
+    return "Resources:\n  X: " + "[" * (levels - 2) + "]" * (levels - 2) + "\n"
+
+
+def test_yaml_nests_up_to_the_bound() -> None:
+    from constructs_lib.portplan.yaml_loader import MAX_YAML_DEPTH
+
+    assert parse_yaml(nested_yaml(MAX_YAML_DEPTH))["Resources"]["X"] is not None
+    with pytest.raises(YamlError, match=r"nests deeper than 100 levels"):
+        parse_yaml(nested_yaml(MAX_YAML_DEPTH + 1))
+
+
+def test_yaml_aliases_and_merge_keys_read_within_the_allowance() -> None:
+    text = (
+        "Base: &base {Image: nginx, Memory: 128}\n"
+        "Web:\n  <<: *base\n  Memory: 256\n"
+        "Ports: &ports [80, 443]\n"
+        "Again: *ports\n"
+    )
+    assert parse_yaml(text) == {
+        "Base": {"Image": "nginx", "Memory": 128},
+        "Web": {"Image": "nginx", "Memory": 256},
+        "Ports": [80, 443],
+        "Again": [80, 443],
+    }
+
+
+def test_yaml_aliases_past_the_allowance_are_refused() -> None:
+    from constructs_lib.portplan.yaml_loader import ALIAS_ALLOWANCE
+
+    # A list of 1,000 items used 100 times expands to 100,000 nodes and more: within the allowance
+    # with its own 1,000 nodes and more aliases of it, refused past it.
+    items = "[" + ", ".join(["x"] * 1000) + "]"
+
+    def uses(count: int) -> str:
+        return f"A: &a {items}\nB: [" + ", ".join(["*a"] * count) + "]\n"
+
+    assert len(parse_yaml(uses(100))["B"]) == 100
+    with pytest.raises(YamlError, match=r"aliases expand the document past 100,000 \+ 10 x its"):
+        parse_yaml(uses(ALIAS_ALLOWANCE // 1000 + 20))
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("A: &a [1, *a]\n", "at line 1 column 11: an alias to a node that contains it"),
+        ("A: *nowhere\n", "at line 1 column 4: an undefined alias"),
+        ("A: !!set {x: null}\n", "at line 1 column 4: a tag the port plan does not read"),
+        ("A: 1\n---\nB: 2\n", "at line 2 column 1: a second document (a template is one YAML document)"),
+        ("A: 0x" + "f" * 5000 + "\n", "at line 1 column 4: a number written with more than 4,300 digits"),
+        ("A: 0b_\n", "at line 1 column 4: a malformed number"),
+    ],
+)
+def test_yaml_the_loader_refuses_says_where_and_why(text: str, problem: str) -> None:
+    with pytest.raises(YamlError) as raised:
+        parse_yaml(text)
+    assert str(raised.value).startswith(problem)
+
+
+def test_an_assembly_child_named_twice_gets_a_name_per_instance(tmp_path: Path) -> None:
+    child = Stack("Child")
+    child.cluster()
+    (tmp_path / "Child.nested.template.json").write_text(json.dumps(child.body()))
+    parent = {
+        "Resources": {
+            name: {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {"TemplateURL": "https://s3.example.com/x.json"},
+                "Metadata": {"aws:asset:path": "Child.nested.template.json"},
+            }
+            for name in ("Blue", "Green")
+        }
+    }
+    (tmp_path / "Parent.template.json").write_text(json.dumps(parent))
+    manifest = {"artifacts": {"Parent": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Parent.template.json"}}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    names = [os.path.relpath(t.name, tmp_path) for t in load_templates([str(tmp_path)])]
+    assert names == ["Parent.template.json", "Child.nested.template.json", "Child.nested.template.json (Parent/Green)"]
+    assert check_paths([str(tmp_path)]) == []

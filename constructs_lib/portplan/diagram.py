@@ -839,17 +839,34 @@ def render(diagram: Diagram, output: str) -> Rendered:
 
 
 def _write(path: str, content: str | bytes) -> None:
-    """Write the whole file or nothing: a temporary file beside it, then one rename."""
+    """Write the whole file or nothing: a temporary file beside it, then one rename.
+
+    The temporary file gets an unpredictable name and is created exclusively (`mkstemp`: O_EXCL),
+    so nothing planted beside the target (a symbolic link named like it) is written through; the
+    rename replaces `path` itself, never what a link there points to.
+    """
     data = content.encode("utf-8") if isinstance(content, str) else content
-    partial = f"{path}.partial"
+    directory = os.path.dirname(os.path.abspath(path))
+    partial = None
     try:
-        with open(partial, "wb") as stream:
+        descriptor, partial = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial", dir=directory)
+        with os.fdopen(descriptor, "wb") as stream:
+            if hasattr(os, "fchmod"):  # not on Windows, where mkstemp's mode means nothing anyway
+                os.fchmod(stream.fileno(), _file_mode())
             stream.write(data)
         os.replace(partial, path)
     except OSError as error:
-        if os.path.exists(partial):
+        if partial is not None and os.path.lexists(partial):
             os.remove(partial)
         raise DiagramError(f"{path}: cannot write: {error.strerror or error}") from None
+
+
+def _file_mode() -> int:
+    """The mode a new file gets by default (0666 less the umask): mkstemp's own 0600 would hide
+    the picture from the rest of a team's CI."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 _D2_FONTS = {

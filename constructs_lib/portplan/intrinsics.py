@@ -10,6 +10,12 @@ its `Default`; a value that rests on a default is noted as an `Assumption`, so t
 say so. `Conditions` are evaluated once per template from those values; `Fn::If` takes its branch
 and `AWS::NoValue` reads as absent (None). What stays open is `Unknown`, and the way to supply it is
 kept beside its reason (`Notes.remedies`).
+
+Bounded on any input: what a template names and may use many times (a mapping entry, a parameter,
+a condition, an output or export) is resolved once and remembered; every resolution, across names
+and templates too, carries one depth that stops at `_MAX_DEPTH` (a cycle, or a chain longer than any
+template needs, becomes `Unknown`); and text built by `Fn::Join` and `Fn::Sub` stops at
+`MAX_TEXT` characters or `_MAX_PARTS` pieces (CloudFormation's own limits are far below).
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ from typing import Any, NamedTuple
 Key = tuple[str, str]
 """A resource's identity: (template display name, logical id)."""
 
-_MAX_DEPTH = 32
+_MAX_DEPTH = 64
+MAX_TEXT = 1_000_000
+"""The longest text `Fn::Join` and `Fn::Sub` build; longer is `Unknown` (user data is at most 16 KB)."""
+_MAX_PARTS = 100_000
 _PSEUDO_PARAMETERS = frozenset(
     {
         "AWS::AccountId",
@@ -77,13 +86,20 @@ def as_int(value: Any) -> int | Unknown | None:
     if isinstance(value, float):
         return int(value) if value.is_integer() else Unknown(f"{value!r} is not a whole number")
     if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return Unknown(f"{value!r} is not a number")
+        text = value.strip()
+        digits = text[1:] if text[:1] in ("+", "-") else text
+        # ASCII digits only, as CloudFormation reads them (int() also takes `٣`, `1_000`, and raises
+        # past 4,300 digits).
+        if digits.isascii() and digits.isdigit() and len(digits) <= 4300:
+            return int(text)
+        return Unknown(f"{_clipped(value)!r} is not a number")
     if isinstance(value, ResourceRef):
         return Unknown(f"{_describe(value)} is not known before deployment")
     return Unknown(f"a {type(value).__name__} where a number is expected")
+
+
+def _clipped(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def as_str(value: Any) -> str | Unknown | None:
@@ -132,7 +148,6 @@ class Notes:
         self.assumed: dict[Key, set[Assumption]] = defaultdict(set)
         self.remedies: dict[str, str] = {}
         self.missed_children: set[tuple[str, str]] = set()  # (template, stack resource) read before linked
-        self.depth = 0  # resolutions that cross templates, one inside the other (a cycle never ends)
         self._captures: list[set[Assumption]] = []
 
     def note(self, assumed: frozenset[Assumption]) -> None:
@@ -213,6 +228,8 @@ class Resolver:
         self.absent: dict[str, str] = {}  # resources left out by a false Condition -> why
         self._parameter_values: dict[str, _Tracked] = {}
         self._condition_values: dict[str, _Tracked] = {}
+        self._mapped: dict[tuple[str, str, str], _Tracked] = {}  # Fn::FindInMap keys -> value
+        self._output_values: dict[str, _Tracked] = {}
         self._evaluating: set[str] = set()
 
     @property
@@ -239,7 +256,7 @@ class Resolver:
             return node
         name, arg = next(iter(node.items()))
         if name == "Ref":
-            return self._ref(arg)
+            return self._ref(arg, depth)
         if not isinstance(name, str) or not name.startswith("Fn::"):
             return node
         if depth > _MAX_DEPTH:
@@ -249,18 +266,26 @@ class Resolver:
             return Unknown(f"{name} is not evaluated")
         return handler(self, arg, depth + 1)
 
-    def tracked(self, node: Any) -> _Tracked:
-        """Resolve `node`; also return the parameter defaults the value rests on."""
-        notes = self.notes
-        if notes.depth > _MAX_DEPTH:
+    def tracked(self, node: Any, depth: int = 0) -> _Tracked:
+        """Resolve `node`; also return the parameter defaults the value rests on. `depth` is that of
+        the resolution asking (another template's, for a value crossing templates)."""
+        if depth > _MAX_DEPTH:
             return Unknown("references nest too deeply (a cycle?)"), frozenset()
-        notes.depth += 1
-        try:
-            with notes.capture() as captured:
-                value = self.value(node)
-        finally:
-            notes.depth -= 1
+        with self.notes.capture() as captured:
+            value = self.value(node, depth)
         return value, frozenset(captured)
+
+    def output(self, name: str, depth: int = 0) -> _Tracked | None:
+        """The value of this template's output `name` and the defaults it rests on, resolved once;
+        None when there is no such output."""
+        found = self._output_values.get(name)
+        if found is None:
+            declared = self.outputs.get(name)
+            if type(declared) is not dict or "Value" not in declared:
+                return None
+            self._output_values[name] = (Unknown(f"output {name} of {self.template} refers to itself"), frozenset())
+            found = self._output_values[name] = self.tracked(declared["Value"], depth)
+        return found
 
     def int_of(self, node: Any) -> int | Unknown | None:
         """Resolve `node` and read it as an integer."""
@@ -281,31 +306,31 @@ class Resolver:
                 return None
             if name != "Fn::If":
                 return node
-            chosen = self._chosen(arg)
+            chosen = self._chosen(arg, depth)
             if isinstance(chosen, Unknown):
                 return chosen
             node, depth = chosen, depth + 1
         return node
 
-    def mapping(self, node: Any) -> dict[str, Any] | Unknown | None:
+    def mapping(self, node: Any, depth: int = 0) -> dict[str, Any] | Unknown | None:
         """Resolve `node` as a mapping (a property group, a list entry): None when absent."""
-        node = self.branch(node)
+        node = self.branch(node, depth)
         if type(node) is dict and not is_intrinsic(node):
             return node
         if node is None or isinstance(node, Unknown):
             return node
-        value = self.value(node)
+        value = self.value(node, depth)
         if value is None or isinstance(value, Unknown):
             return value
         if type(value) is dict and not is_intrinsic(value):
             return value
         return Unknown(f"a {type(value).__name__} where a mapping is expected")
 
-    def list_of(self, node: Any) -> list[Any] | Unknown | None:
+    def list_of(self, node: Any, depth: int = 0) -> list[Any] | Unknown | None:
         """Resolve `node` and read it as a list; items still unresolved, those `AWS::NoValue` left out
         (an item whose `Fn::If` condition is unknown stays, as that `Unknown`)."""
         if type(node) is not list:
-            value = self.value(node)
+            value = self.value(node, depth)
             if value is None or isinstance(value, Unknown):
                 return value
             if not isinstance(value, list):
@@ -318,7 +343,7 @@ class Resolver:
             return node  # nothing to choose between: the list as written
         items = []
         for item in node:
-            chosen = self.branch(item) if type(item) is dict and len(item) == 1 else item
+            chosen = self.branch(item, depth) if type(item) is dict and len(item) == 1 else item
             if chosen is not None:
                 items.append(chosen)
         return items
@@ -343,7 +368,7 @@ class Resolver:
             if name == "Fn::Sub":
                 return self._sub_parts(arg, depth + 1)
             if name == "Fn::If":
-                chosen = self._chosen(arg)
+                chosen = self._chosen(arg, depth)
                 return [chosen] if isinstance(chosen, Unknown) else self.parts(chosen, depth + 1)
         value = self.value(node, depth)
         if value is None:
@@ -356,7 +381,7 @@ class Resolver:
 
     # -- parameters and conditions --------------------------------------------------------------
 
-    def condition(self, name: Any) -> bool | Unknown:
+    def condition(self, name: Any, depth: int = 0) -> bool | Unknown:
         """The value of the template's condition `name`, evaluated once per template."""
         if not isinstance(name, str):
             return Unknown("a condition name that is not a string")
@@ -369,11 +394,13 @@ class Resolver:
             self._evaluating.add(name)
             try:
                 with self.notes.capture() as captured:
-                    result = self._truth(self.conditions[name], 0)
+                    result = self._truth(self.conditions[name], depth + 1)
             finally:
                 self._evaluating.discard(name)
             if isinstance(result, Unknown):
-                result = Unknown(f"condition {name} of {self.template} is unknown: {result.reason}")
+                # One condition resting on another names the first and the root cause, not the chain.
+                cause = result.reason.split(" is unknown: ", 1)[-1] if result.reason.startswith("condition ") else result.reason
+                result = Unknown(f"condition {name} of {self.template} is unknown: {cause}")
             found = self._condition_values[name] = (result, frozenset(captured))
         value, assumed = found
         if assumed:
@@ -391,11 +418,11 @@ class Resolver:
             return Unknown("a malformed condition")
         name, arg = next(iter(node.items()))
         if name == "Condition":
-            return self.condition(arg)
+            return self.condition(arg, depth + 1)
         if name == "Fn::Equals":
             if not isinstance(arg, list) or len(arg) != 2:
                 return Unknown("a malformed Fn::Equals")
-            left, right = (self._comparable(self.value(item, depth + 1)) for item in arg)
+            left, right = (self._comparable(self.value(item, depth + 1), depth + 1) for item in arg)
             if isinstance(left, Unknown):
                 return left
             if isinstance(right, Unknown):
@@ -424,33 +451,35 @@ class Resolver:
         return value if isinstance(value, Unknown) else Unknown(f"{name} is not a condition")
 
     @staticmethod
-    def _comparable(value: Any) -> Any:
+    def _comparable(value: Any, depth: int) -> Any:
         """Fn::Equals compares strings: numbers as CloudFormation spells them, lists item by item."""
         if isinstance(value, list):
-            items = [Resolver._comparable(item) for item in value]
+            if depth > _MAX_DEPTH:
+                return Unknown("Fn::Equals of lists nested too deeply")
+            items = [Resolver._comparable(item, depth + 1) for item in value]
             return next((i for i in items if isinstance(i, Unknown)), items)
         text = as_str(value)
         return Unknown("Fn::Equals of an absent value") if text is None else text
 
-    def _chosen(self, arg: Any) -> Any:
+    def _chosen(self, arg: Any, depth: int = 0) -> Any:
         """The branch `Fn::If [condition, then, else]` takes, unresolved; Unknown when it cannot tell."""
         if not isinstance(arg, list) or len(arg) != 3:
             return Unknown("malformed Fn::If")
-        truth = self.condition(arg[0])
+        truth = self.condition(arg[0], depth + 1)
         if isinstance(truth, Unknown):
             return truth
         return arg[1] if truth else arg[2]
 
-    def _parameter(self, name: str) -> Any:
+    def _parameter(self, name: str, depth: int) -> Any:
         found = self._parameter_values.get(name)
         if found is None:
-            found = self._parameter_values[name] = self._parameter_value(name)
+            found = self._parameter_values[name] = self._parameter_value(name, depth)
         value, assumed = found
         if assumed:
             self.notes.note(assumed)
         return value
 
-    def _parameter_value(self, name: str) -> _Tracked:
+    def _parameter_value(self, name: str, depth: int) -> _Tracked:
         declaration = self.parameters[name]
         declaration = declaration if isinstance(declaration, dict) else {}
         kind = declaration.get("Type")
@@ -458,7 +487,7 @@ class Resolver:
         if name in self.given:
             return _typed(self.given[name], kind), frozenset()
         if self.parent is not None and self.passed is not None and name in self.passed:
-            value, assumed = self.parent.tracked(self.passed[name])
+            value, assumed = self.parent.tracked(self.passed[name], depth + 1)
             return _typed(value, kind), assumed
         default = declaration.get("Default")
         if kind.startswith("AWS::SSM::Parameter::Value<"):
@@ -485,13 +514,13 @@ class Resolver:
 
     # -- functions ------------------------------------------------------------------------------
 
-    def _ref(self, name: Any) -> Any:
+    def _ref(self, name: Any, depth: int) -> Any:
         if not isinstance(name, str):
             return Unknown("Ref to something that is not a name")
         if name in self.resources:
             return ResourceRef(self.template, name)
         if name in self.parameters:
-            return self._parameter(name)
+            return self._parameter(name, depth)
         if name == "AWS::StackName":
             if self.stack_name is None:
                 return Unknown(f"the name of nested stack {self.template} is generated at deployment")
@@ -532,10 +561,10 @@ class Resolver:
             return Unknown(f"the template of nested stack {logical_id} of {self.template} is not among the templates given")
         if isinstance(child, Unknown):
             return child
-        declared = child.outputs.get(output)
-        if type(declared) is not dict or "Value" not in declared:
+        found = child.output(output, depth + 1)
+        if found is None:
             return Unknown(f"nested stack {logical_id} ({child.template}) has no output {output}")
-        value, assumed = child.tracked(declared["Value"])
+        value, assumed = found
         if assumed:
             self.notes.note(assumed)
         return value
@@ -547,7 +576,7 @@ class Resolver:
             return Unknown(f"an import whose name is unknown ({name or 'missing'})")
         if self.exports is None:
             return Unknown(f"import {name!r} is not exported by any template given")
-        value, assumed = self.exports.resolve(name, self.notes, frozenset(built_from))
+        value, assumed = self.exports.resolve(name, self.notes, frozenset(built_from), depth + 1)
         if assumed:
             self.notes.note(assumed)
         return value
@@ -561,7 +590,7 @@ class Resolver:
             return Unknown("Fn::GetStackOutput of a stack or output whose name is unknown")
         if self.exports is None:
             return Unknown(f"stack {stack!r} is not among the templates given")
-        value, assumed = self.exports.stack_output(stack, output, self.notes)
+        value, assumed = self.exports.stack_output(stack, output, self.notes, depth + 1)
         if assumed:
             self.notes.note(assumed)
         return value
@@ -578,16 +607,22 @@ class Resolver:
         if not isinstance(arg, list) or len(arg) != 2 or not isinstance(arg[0], str):
             return [Unknown("malformed Fn::Join")]
         delimiter = arg[0]
-        items = self.list_of(self.value(arg[1], depth))
+        items = self.list_of(self.value(arg[1], depth), depth)
         if isinstance(items, Unknown):
             return [items]
         if not isinstance(items, list):
             return [Unknown("Fn::Join of something that is not a list")]
         parts: list[Part] = []
+        size = 0
         for index, item in enumerate(items):
             if index and delimiter:
                 parts.append(delimiter)
-            parts.extend(self.parts(item, depth))
+                size += len(delimiter)
+            more = self.parts(item, depth)
+            parts.extend(more)
+            size += _text_size(more)
+            if size > MAX_TEXT or len(parts) > _MAX_PARTS:
+                return [_too_long("Fn::Join")]
         return parts
 
     def _sub_value(self, arg: Any, depth: int) -> Any:
@@ -607,19 +642,26 @@ class Resolver:
         if not isinstance(template, str):
             return [Unknown("malformed Fn::Sub")]
         parts: list[Part] = []
-        position = 0
+        position = size = 0
+        rendered: dict[str, list[Part]] = {}  # each variable once, however often the text names it
         for match in _SUB_VARIABLE.finditer(template):
             parts.append(template[position : match.start()])
             position = match.end()
             name = match.group(1).strip()
             if name.startswith("!"):
-                parts.append("${" + name[1:] + "}")
+                more: list[Part] = ["${" + name[1:] + "}"]
+            elif name in rendered:
+                more = rendered[name]
             elif name in variables:
-                parts.extend(self.parts(variables[name], depth))
+                more = rendered[name] = self.parts(variables[name], depth)
             elif "." in name and not name.startswith("AWS::"):
-                parts.extend(self.parts({"Fn::GetAtt": name}, depth))
+                more = rendered[name] = self.parts({"Fn::GetAtt": name}, depth)
             else:
-                parts.extend(self.parts({"Ref": name}, depth))
+                more = rendered[name] = self.parts({"Ref": name}, depth)
+            parts.extend(more)
+            size += _text_size(more)
+            if size > MAX_TEXT or len(parts) > _MAX_PARTS:
+                return [_too_long("Fn::Sub")]
         parts.append(template[position:])
         return [part for part in parts if part != ""]
 
@@ -627,7 +669,7 @@ class Resolver:
         if not isinstance(arg, list) or len(arg) != 2:
             return Unknown("malformed Fn::Select")
         index = as_int(self.value(arg[0], depth))
-        items = self.list_of(self.value(arg[1], depth))
+        items = self.list_of(self.value(arg[1], depth), depth)
         if isinstance(index, Unknown) or index is None:
             return index or Unknown("Fn::Select without an index")
         if isinstance(items, Unknown):
@@ -653,17 +695,38 @@ class Resolver:
             if not isinstance(key, str):
                 return key or Unknown("Fn::FindInMap with a missing key")
             if not isinstance(node, dict) or key not in node:
-                return Unknown(f"Fn::FindInMap: no {key!r} in the mapping")
+                return Unknown(f"Fn::FindInMap: no {_clipped(key)!r} in the mapping")
             node = node[key]
-        return self.value(node, depth)
+        if type(node) is not dict:
+            return node
+        # An entry may be used many times, and may itself read other entries: resolve it once.
+        entry = (keys[0], keys[1], keys[2])  # type: ignore[assignment]
+        found = self._mapped.get(entry)  # type: ignore[arg-type]
+        if found is None:
+            self._mapped[entry] = (Unknown(f"Fn::FindInMap {'/'.join(entry)} refers to itself"), frozenset())  # type: ignore[index]
+            with self.notes.capture() as captured:
+                value = self.value(node, depth)
+            found = self._mapped[entry] = (value, frozenset(captured))  # type: ignore[index]
+        value, assumed = found
+        if assumed:
+            self.notes.note(assumed)
+        return value
 
     def _base64(self, arg: Any, depth: int) -> Any:
         # The model keeps the plain text: nothing compares encoded strings.
         return self.value(arg, depth)
 
     def _if(self, arg: Any, depth: int) -> Any:
-        chosen = self._chosen(arg)
+        chosen = self._chosen(arg, depth)
         return chosen if isinstance(chosen, Unknown) else self.value(chosen, depth)
+
+
+def _text_size(parts: list[Part]) -> int:
+    return sum(len(part) for part in parts if type(part) is str)
+
+
+def _too_long(function: str) -> Unknown:
+    return Unknown(f"{function} builds a text longer than {MAX_TEXT:,} characters")
 
 
 def _typed(value: Any, kind: str) -> Any:
@@ -685,6 +748,14 @@ _FUNCTIONS = {
     "Fn::Base64": Resolver._base64,
     "Fn::If": Resolver._if,
 }
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Whether two values read from templates are equal; values too deep to compare are not."""
+    try:
+        return bool(left == right)
+    except RecursionError:
+        return False
 
 
 class ExportTable:
@@ -729,7 +800,7 @@ class ExportTable:
             if previous_entry is None:
                 self._entries[name] = entry
             elif not isinstance(previous_entry, Unknown) and (
-                previous_entry[0] is not resolver or previous_entry[1] != entry[1]
+                previous_entry[0] is not resolver or not _same(previous_entry[1], entry[1])
             ):
                 self._entries[name] = Unknown(f"export {name!r} is defined by several templates")
                 if name in self._resolved:  # an import already read the first definition
@@ -744,7 +815,9 @@ class ExportTable:
         """Whether a template read so far is the stack `name`."""
         return name in self._stacks
 
-    def resolve(self, name: str, notes: Notes, built_from: frozenset[Assumption] = frozenset()) -> _Tracked:
+    def resolve(
+        self, name: str, notes: Notes, built_from: frozenset[Assumption] = frozenset(), depth: int = 0
+    ) -> _Tracked:
         """The value exported as `name`, resolved in the exporting template, and the defaults it rests
         on; `built_from` are the defaults the import's name was built from (for the remedy)."""
         if name in self._resolved:
@@ -756,7 +829,8 @@ class ExportTable:
         if isinstance(found, Unknown):
             result: _Tracked = (found, frozenset())
         else:
-            result = found[0].tracked(found[1])
+            self._resolved[name] = (Unknown(f"export {name!r} refers to itself"), frozenset())
+            result = found[0].tracked(found[1], depth)
         self._resolved[name] = result
         return result
 
@@ -787,7 +861,7 @@ class ExportTable:
         remedies.append(f"pass the template that exports {name!r} too")
         return notes.unknown(reason, ", or ".join(dict.fromkeys(remedies)))
 
-    def stack_output(self, stack: str, output: str, notes: Notes) -> _Tracked:
+    def stack_output(self, stack: str, output: str, notes: Notes, depth: int = 0) -> _Tracked:
         """Output `output` of the stack named `stack` (Fn::GetStackOutput), and the defaults it rests on."""
         found = self._stacks.get(stack)
         self._stacks_read.add(stack)
@@ -797,10 +871,10 @@ class ExportTable:
             return notes.unknown(reason, f"pass the template of stack {stack!r} too"), frozenset()
         if isinstance(found, Unknown):
             return found, frozenset()
-        declared = found.outputs.get(output)
-        if type(declared) is not dict or "Value" not in declared:
+        value = found.output(output, depth)
+        if value is None:
             return Unknown(f"stack {stack!r} has no output {output}"), frozenset()
-        return found.tracked(declared["Value"])
+        return value
 
     def close(self) -> None:
         """Forget the resolvers (which refer back to the table), so that memory is freed at once."""

@@ -10,11 +10,16 @@ AllowedValues, not a number for a Number parameter), is an input error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .reader import LoadedTemplate, PortPlanInputError
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""A Number parameter's value: an integer or a decimal in ASCII digits (Python's float() also takes
+`nan`, `inf`, `1_000` and other scripts' digits)."""
 
 
 @dataclass(frozen=True)
@@ -91,11 +96,6 @@ class ParameterValues:
             raise PortPlanInputError(
                 f"--parameter {item.text}: {template.name} allows only {shown} for parameter {item.name}"
             )
-        if declaration.get("Type") == "Number":
-            try:
-                float(item.value)
-            except ValueError:
-                raise PortPlanInputError(
-                    f"--parameter {item.text}: parameter {item.name} of {template.name} is a Number"
-                ) from None
+        if declaration.get("Type") == "Number" and not _NUMBER.fullmatch(item.value.strip()):
+            raise PortPlanInputError(f"--parameter {item.text}: parameter {item.name} of {template.name} is a Number")
         return item.value

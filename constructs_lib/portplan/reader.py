@@ -5,7 +5,14 @@ file asset of its parent (`aws:asset:path` metadata on the AWS::CloudFormation::
 read from the parent's directory at any depth. Template files given together are linked: a child
 is the given template whose path ends in the longest part of the parent's `TemplateURL` (or a
 SAM application's local `Location`). A child is read once per stack resource that names it (an
-instance), each fed by that resource's `Parameters`.
+instance), each fed by that resource's `Parameters`, at most `MAX_INSTANCES` times.
+
+Only regular files are read (a FIFO or a device is an input error), none larger than
+`MAX_FILE_BYTES`. A cloud assembly's manifest may name only files inside the assembly (anything else
+is an input error naming the entry); a symbolic link in a directory given that points out of it is
+not followed, and neither are the files read without being given (nested-stack assets,
+`*.assets.json`, the `manifest.json` beside a template given alone) when they lie outside the
+directory of what was given: each skipped link is reported as a `SkippedPathWarning`.
 """
 
 from __future__ import annotations
@@ -13,6 +20,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
+import stat
+import sys
+import warnings
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
@@ -21,10 +33,24 @@ from ._gc import paused_gc
 
 TEMPLATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
 _STEM_SUFFIXES = (".template.json", ".template.yaml", ".template.yml", *TEMPLATE_SUFFIXES)
+MAX_FILE_BYTES = 256 * 1024 * 1024
+"""The largest file read (CloudFormation itself takes templates of at most 1 MB)."""
+MAX_INSTANCES = 1000
+"""How many times nested stacks may instantiate one child template (once per stack resource naming
+it, times the instances of that resource's own template)."""
 
 
 class PortPlanInputError(Exception):
     """Input that cannot be read as templates; the message is one line naming the file."""
+
+
+class SkippedPathWarning(UserWarning):
+    """A file the reader did not follow because it lies outside what was given; the message is one
+    line, `skipped PATH: why`."""
+
+
+def _skip(shown: str, why: str) -> None:
+    warnings.warn(f"skipped {shown}: {why}", SkippedPathWarning, stacklevel=3)
 
 
 @dataclass(frozen=True)
@@ -72,6 +98,8 @@ def iter_templates(paths: Sequence[str]) -> Iterator[LoadedTemplate]:
     """
     seen: set[str] = set()
     loose: list[tuple[str | None, list[_Entry], bool]] = []  # (directory given, its files, a file read before)
+    manifests: dict[str, dict[str, str]] = {}  # directory -> template file -> stack name
+    instances: dict[str, int] = {}  # nested template file -> its instances so far
     for given in paths:
         if os.path.isdir(given):
             if os.path.isfile(os.path.join(given, "manifest.json")):
@@ -79,7 +107,7 @@ def iter_templates(paths: Sequence[str]) -> Iterator[LoadedTemplate]:
                 for template in _read_assembly(given, _display(given), seen, set()):
                     found = True
                     if template is not None:
-                        yield from _with_nested(template, seen)
+                        yield from _with_nested(template, seen, instances)
                 if not found:
                     raise PortPlanInputError(f"{given}: no CloudFormation templates found")
             else:
@@ -89,7 +117,8 @@ def iter_templates(paths: Sequence[str]) -> Iterator[LoadedTemplate]:
                 loose.append((given, entries, again))
         elif os.path.exists(given):
             if _first_time(given, seen):
-                loose.append((None, [_Entry(given, _display(given), _assembly_stack_name(given) or _stem(given), True)], False))
+                stack_name = _assembly_stack_name(given, manifests) or _stem(given)
+                loose.append((None, [_Entry(given, _display(given), stack_name, True)], False))
         else:
             raise PortPlanInputError(f"{given}: no such file or directory")
     yield from _read_loose(loose, seen)
@@ -112,8 +141,12 @@ def _directory_entries(directory: str, shown: str, seen: set[str]) -> tuple[list
     except OSError as error:
         raise PortPlanInputError(f"{shown}: cannot read: {error.strerror}") from None
     entries, again = [], False
+    real = os.path.realpath(directory)
     for name in names:
         file_path = os.path.join(directory, name)
+        if name.endswith(TEMPLATE_SUFFIXES) and os.path.islink(file_path) and not _inside(file_path, real):
+            _skip(_joined(shown, name), f"a symbolic link to a file outside {shown}")
+            continue
         if name.endswith(TEMPLATE_SUFFIXES) and os.path.isfile(file_path):
             if _first_time(file_path, seen):
                 # Directories hold other JSON too (tree.json, asset manifests): skip what is no template.
@@ -145,33 +178,45 @@ def _read_loose(groups: list[tuple[str | None, list[_Entry], bool]], seen: set[s
         yield from _linked(collected, seen)
 
 
-def _assembly_stack_name(file_path: str) -> str | None:
+def _assembly_stack_name(file_path: str, manifests: dict[str, dict[str, str]]) -> str | None:
     """The stack name a cloud assembly's manifest gives a template file given on its own (the CDK
-    plugin passes templates that way), so that AWS::StackName and Fn::GetStackOutput line up."""
-    manifest_path = os.path.join(os.path.dirname(os.path.abspath(file_path)), "manifest.json")
+    plugin passes templates that way), so that AWS::StackName and Fn::GetStackOutput line up.
+    `manifests` keeps each directory's manifest, read once."""
+    directory = os.path.dirname(os.path.abspath(file_path))
+    names = manifests.get(directory)
+    if names is None:
+        names = manifests[directory] = _stack_names(directory)
+    return names.get(os.path.basename(file_path))
+
+
+def _stack_names(directory: str) -> dict[str, str]:
+    """Template file -> stack name, from the manifest.json in `directory` (empty without one)."""
+    manifest_path = os.path.join(directory, "manifest.json")
     if not os.path.isfile(manifest_path):
-        return None
+        return {}
+    if os.path.islink(manifest_path) and not _inside(manifest_path, os.path.realpath(directory)):
+        _skip(_display(manifest_path), f"a symbolic link to a file outside {_display(directory)}")
+        return {}
     try:
-        with open(manifest_path, "rb") as stream:
-            manifest = json.loads(stream.read())
-    except (OSError, ValueError, RecursionError):
-        return None
+        manifest = json.loads(_read_bytes(manifest_path, manifest_path))
+    except (PortPlanInputError, ValueError, RecursionError):
+        return {}
     artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
-    base = os.path.basename(file_path)
+    names: dict[str, str] = {}
     for artifact_id, artifact in artifacts.items() if isinstance(artifacts, dict) else ():
         properties = artifact.get("properties") if isinstance(artifact, dict) else None
-        if isinstance(properties, dict) and properties.get("templateFile") == base:
+        template_file = properties.get("templateFile") if isinstance(properties, dict) else None
+        if isinstance(template_file, str) and template_file not in names:
             name = properties.get("stackName")
-            return name if isinstance(name, str) else str(artifact_id)
-    return None
+            names[template_file] = name if isinstance(name, str) else str(artifact_id)
+    return names
 
 
 def _may_nest(file_path: str) -> bool:
     """Whether a file may hold nested stacks (a cheap look at its bytes before parsing)."""
     try:
-        with open(file_path, "rb") as stream:
-            data = stream.read()
-    except OSError:
+        data = _read_bytes(file_path, file_path)
+    except PortPlanInputError:
         return False  # reading it again reports the error
     return b"AWS::CloudFormation::Stack" in data or b"AWS::Serverless::Application" in data
 
@@ -182,6 +227,8 @@ def _read_assembly(directory: str, shown: str, seen: set[str], visited: set[str]
         return
     visited.add(real)
     manifest_name = _joined(shown, "manifest.json")
+    if not _inside(os.path.join(directory, "manifest.json"), real):
+        raise PortPlanInputError(f"{manifest_name}: a symbolic link to a file outside the cloud assembly {shown}")
     manifest = _parse(os.path.join(directory, "manifest.json"), manifest_name)
     artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
     if not isinstance(artifacts, dict):
@@ -203,6 +250,10 @@ def _read_assembly(directory: str, shown: str, seen: set[str], visited: set[str]
             )
         elif kind == "cdk:cloud-assembly" and isinstance(properties.get("directoryName"), str):
             nested.append(properties["directoryName"])
+    for artifact_id, (template_file, _, _) in stacks.items():
+        _check_contained(directory, real, template_file, f"{manifest_name}: artifact {artifact_id}: templateFile")
+    for directory_name in nested:
+        _check_contained(directory, real, directory_name, f"{manifest_name}: nested assembly directoryName")
     for artifact_id in _dependency_order(stacks):
         template_file, stack_name, _ = stacks[artifact_id]
         file_path = os.path.join(directory, template_file)
@@ -216,23 +267,48 @@ def _read_assembly(directory: str, shown: str, seen: set[str], visited: set[str]
             yield from _read_assembly(path, _joined(shown, directory_name), seen, visited)
 
 
+def _check_contained(directory: str, real: str, relative: str, entry: str) -> None:
+    """Raise PortPlanInputError unless `relative`, named by a manifest entry, lies in the assembly
+    `directory` (whose resolved path is `real`), symbolic links resolved."""
+    if os.path.isabs(relative) or os.path.splitdrive(relative)[0]:
+        raise PortPlanInputError(
+            f"{entry} {relative} is an absolute path: a manifest may name only files inside its cloud assembly"
+        )
+    if not _inside(os.path.join(directory, relative), real):
+        raise PortPlanInputError(
+            f"{entry} {relative} lies outside the cloud assembly: a manifest may name only files inside it"
+        )
+
+
+def _inside(path: str, root: str) -> bool:
+    """Whether `path`, symbolic links resolved, is `root` or lies under it (`root` already resolved)."""
+    resolved = os.path.realpath(path)
+    return resolved == root or resolved.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def _dependency_order(stacks: dict[str, tuple[str, str, list[str]]]) -> list[str]:
     """Stack ids with each stack after the stacks it depends on; ties (and cycles) by id."""
     order: list[str] = []
-    state: dict[str, bool] = {}  # False while visiting, True once placed
-
-    def visit(artifact_id: str) -> None:
-        if artifact_id in state:
-            return
-        state[artifact_id] = False
-        for dependency in sorted(stacks[artifact_id][2]):
-            if dependency in stacks:
-                visit(dependency)
-        state[artifact_id] = True
-        order.append(artifact_id)
-
-    for artifact_id in sorted(stacks):
-        visit(artifact_id)
+    placed: set[str] = set()
+    visiting: set[str] = set()
+    for start in sorted(stacks):
+        # A depth-first walk with its own stack: dependency chains can be as long as the manifest.
+        pending: list[tuple[str, Iterator[str]]] = []
+        if start not in placed:
+            visiting.add(start)
+            pending.append((start, iter(sorted(stacks[start][2]))))
+        while pending:
+            artifact_id, dependencies = pending[-1]
+            for dependency in dependencies:
+                if dependency in stacks and dependency not in placed and dependency not in visiting:
+                    visiting.add(dependency)
+                    pending.append((dependency, iter(sorted(stacks[dependency][2]))))
+                    break
+            else:
+                pending.pop()
+                visiting.discard(artifact_id)
+                placed.add(artifact_id)
+                order.append(artifact_id)
     return order
 
 
@@ -259,12 +335,33 @@ def _read_template(file_path: str, name: str, stack_name: str, *, required: bool
     return LoadedTemplate(name=name, path=os.path.abspath(file_path), body=body, stack_name=stack_name)
 
 
-def _parse(file_path: str, name: str) -> Any:
+def _read_bytes(file_path: str, name: str) -> bytes:
+    """The bytes of a regular file; PortPlanInputError for anything else (a FIFO, a device, a
+    directory), for a file larger than MAX_FILE_BYTES, or one that cannot be read."""
     try:
-        with open(file_path, "rb") as stream:
-            data = stream.read()
+        if not stat.S_ISREG(os.stat(file_path).st_mode):  # before opening: some devices act on open
+            raise PortPlanInputError(f"{name}: not a regular file")
+        # Non-blocking, so that a FIFO swapped in after the check cannot stall the open.
+        descriptor = os.open(file_path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as error:
         raise PortPlanInputError(f"{name}: cannot read: {error.strerror or error}") from None
+    with open(descriptor, "rb") as stream:
+        try:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode):
+                raise PortPlanInputError(f"{name}: not a regular file")
+            if info.st_size > MAX_FILE_BYTES:
+                raise PortPlanInputError(f"{name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+            data = stream.read()
+        except OSError as error:
+            raise PortPlanInputError(f"{name}: cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_FILE_BYTES:  # grew while read
+        raise PortPlanInputError(f"{name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    return data
+
+
+def _parse(file_path: str, name: str) -> Any:
+    data = _read_bytes(file_path, name)
     if file_path.endswith(".json") or (file_path.endswith(".template") and data.lstrip()[:1] in (b"{", b"[")):
         try:
             return json.loads(data)
@@ -272,8 +369,10 @@ def _parse(file_path: str, name: str) -> Any:
             raise PortPlanInputError(
                 f"{name}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
             ) from None
-        except (UnicodeDecodeError, RecursionError) as error:
-            raise PortPlanInputError(f"{name}: invalid JSON: {_one_line(error)}") from None
+        except RecursionError:
+            raise PortPlanInputError(f"{name}: invalid JSON: it nests deeper than Python can read") from None
+        except ValueError as error:  # a number past Python's digit limit, or bytes that are no text
+            raise PortPlanInputError(f"{name}: invalid JSON{_long_number(data) or ': ' + _one_line(error)}") from None
     from .yaml_loader import YamlError, parse_yaml  # PyYAML loads only when YAML is read
 
     try:
@@ -281,6 +380,17 @@ def _parse(file_path: str, name: str) -> Any:
     except YamlError as error:
         where = f" {error.where}" if error.where else ""
         raise PortPlanInputError(f"{name}: invalid YAML{where}: {error.problem}") from None
+
+
+def _long_number(data: bytes) -> str | None:
+    """` at line L column C: a number ...` for the first number longer than Python converts, if any."""
+    limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
+    found = re.search(rb"[0-9]{%d,}" % (limit + 1), data) if limit else None
+    if found is None:
+        return None
+    line = data.count(b"\n", 0, found.start()) + 1
+    column = found.start() - (data.rfind(b"\n", 0, found.start()) + 1) + 1
+    return f" at line {line} column {column}: a number written with more than {limit:,} digits"
 
 
 def _one_line(error: BaseException) -> str:
@@ -355,11 +465,15 @@ def _asset_sources(directory: str) -> dict[str, str]:
         names = [n for n in os.listdir(directory) if n.endswith(".assets.json")]
     except OSError:
         return sources
+    real = os.path.realpath(directory)
     for name in sorted(names):
+        file_path = os.path.join(directory, name)
+        if not _inside(file_path, real):
+            _skip(_display(file_path), f"a symbolic link to a file outside {_display(directory)}")
+            continue
         try:
-            with open(os.path.join(directory, name), "rb") as stream:
-                manifest = json.loads(stream.read())
-        except (OSError, ValueError, RecursionError):
+            manifest = json.loads(_read_bytes(file_path, name))
+        except (PortPlanInputError, ValueError, RecursionError):
             continue
         files = manifest.get("files") if isinstance(manifest, dict) else None
         for entry in files.values() if isinstance(files, dict) else ():
@@ -384,10 +498,14 @@ def _nested_label(parent: LoadedTemplate, logical_id: str, resource: dict[str, A
     return f"{parent.stack_name or _stem(parent.name)}/{logical_id}"
 
 
-def _with_nested(template: LoadedTemplate, seen: set[str], depth: int = 0) -> Iterator[LoadedTemplate]:
-    """A template read from a cloud assembly, then its CDK nested stacks (read beside it), depth first."""
+def _with_nested(
+    template: LoadedTemplate, seen: set[str], instances: dict[str, int], depth: int = 0
+) -> Iterator[LoadedTemplate]:
+    """A template read from a cloud assembly, then its CDK nested stacks (read beside it), depth first.
+    `instances` counts the instances of each child file so far (at most MAX_INSTANCES)."""
     children: list[tuple[str, LoadedTemplate]] = []
     unlinked: list[tuple[str, str, str]] = []
+    parsed: dict[str, LoadedTemplate] = {}  # a child named by several resources here is read once
     for logical_id, resource in _stack_resources(template):
         child_path = _asset_child(template, resource)
         if child_path is None:
@@ -402,9 +520,16 @@ def _with_nested(template: LoadedTemplate, seen: set[str], depth: int = 0) -> It
                     )
                 )
             continue
-        if depth >= _MAX_NESTING:
-            continue
         child_name = os.path.normpath(os.path.join(os.path.dirname(template.name), os.path.basename(child_path)))
+        if depth >= _MAX_NESTING:
+            unlinked.append(
+                (
+                    logical_id,
+                    f"nested stack {logical_id} ({child_name}) lies deeper than {_MAX_NESTING} levels of nested stacks",
+                    "check it as a template of its own",
+                )
+            )
+            continue
         if not os.path.isfile(child_path):
             unlinked.append(
                 (
@@ -414,13 +539,30 @@ def _with_nested(template: LoadedTemplate, seen: set[str], depth: int = 0) -> It
                 )
             )
             continue
+        _count_instance(instances, child_path, child_name)
         _first_time(child_path, seen)
-        child = _read_template(child_path, child_name, _nested_label(template, logical_id, resource))
-        children.append((logical_id, child))
+        label = _nested_label(template, logical_id, resource)
+        child = parsed.get(child_path)
+        if child is None:
+            child = parsed[child_path] = _read_template(child_path, child_name, label)
+        # CDK writes one asset per nested stack; a file named again gets its label, as in `_linked`,
+        # so that every instance keeps a name of its own.
+        name = child_name if instances[child_path] == 1 else f"{child_name} ({label})"
+        children.append((logical_id, dataclasses.replace(child, name=name, stack_name=label)))
     yield dataclasses.replace(template, unlinked=tuple(unlinked)) if unlinked else template
     for logical_id, child in children:
         instance = dataclasses.replace(child, parent=template.name, parent_resource=logical_id)
-        yield from _with_nested(instance, seen, depth + 1)
+        yield from _with_nested(instance, seen, instances, depth + 1)
+
+
+def _count_instance(instances: dict[str, int], child_path: str, child_name: str) -> None:
+    """Count one more instance of a child template; PortPlanInputError past MAX_INSTANCES."""
+    count = instances[child_path] = instances.get(child_path, 0) + 1
+    if count > MAX_INSTANCES:
+        raise PortPlanInputError(
+            f"{child_name}: nested stacks instantiate this template more than {MAX_INSTANCES:,} times "
+            "(once per stack resource naming it, in every instance of that resource's template)"
+        )
 
 
 def _reference_tail(template: LoadedTemplate, resource: dict[str, Any]) -> tuple[str | None, bool]:
@@ -521,9 +663,9 @@ def _linked(loose: list[LoadedTemplate], seen: set[str]) -> Iterator[LoadedTempl
     Link = tuple[str, "LoadedTemplate | tuple[str, str]", dict[str, Any]]
     links: dict[str, list[Link]] = {}
     wanted: list[tuple[LoadedTemplate, str, dict[str, Any], str, list[tuple[int, LoadedTemplate]]]] = []
-    pending = list(loose)
+    pending = deque(loose)
     while pending:  # exact links first (CDK's assets are read here, and may nest further)
-        template = pending.pop(0)
+        template = pending.popleft()
         links[template.path] = []
         for logical_id, resource in _stack_resources(template):
             child = _exact_child(template, resource, loose, seen)
@@ -554,16 +696,25 @@ def _linked(loose: list[LoadedTemplate], seen: set[str]) -> Iterator[LoadedTempl
         links[template.path].append((logical_id, _matched(logical_id, tail, scored, claims), resource))
     children = {child.path for found in links.values() for _, child, _ in found if isinstance(child, LoadedTemplate)}
     counts: dict[str, int] = {}
+    counted: set[str] = set()
 
+    # The same walk as `expand` below, counting first: how many instances each file gets (which names
+    # them), and a stop before an exponential fan-out is expanded. Recursion stops at _MAX_NESTING.
     def count(template: LoadedTemplate, ancestors: tuple[str, ...]) -> None:
+        counted.add(template.path)
         counts[template.path] = counts.get(template.path, 0) + 1
+        _count_instance(instances, template.path, template.name)
         for _, child, _ in links.get(template.path, ()):
             if isinstance(child, LoadedTemplate) and child.path not in ancestors and len(ancestors) < _MAX_NESTING:
                 count(child, (*ancestors, child.path))
 
+    instances: dict[str, int] = {}
     roots = [t for t in loose if t.path not in children]
     for root in roots:
         count(root, (root.path,))
+    for template in loose:
+        if template.path not in counted:  # as `expand` reaches them below
+            count(template, (template.path,))
 
     reached: set[str] = set()
 
@@ -574,9 +725,17 @@ def _linked(loose: list[LoadedTemplate], seen: set[str]) -> Iterator[LoadedTempl
         for logical_id, child, resource in links.get(template.path, ()):
             if not isinstance(child, LoadedTemplate):
                 unlinked.append((logical_id, *child))
-            elif child.path in ancestors or len(ancestors) >= _MAX_NESTING:
+            elif child.path in ancestors:
                 unlinked.append(
                     (logical_id, f"nested stack {logical_id} names {child.name}, one of its own parents", "fix the TemplateURL")
+                )
+            elif len(ancestors) >= _MAX_NESTING:
+                unlinked.append(
+                    (
+                        logical_id,
+                        f"nested stack {logical_id} ({child.name}) lies deeper than {_MAX_NESTING} levels of nested stacks",
+                        "check it as a template of its own",
+                    )
                 )
             else:
                 nested.append((logical_id, child, resource))

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ..intrinsics import ExportTable, Notes, Resolver, Unknown
 from ..parameters import ParameterValues
-from ..reader import STACK_TYPES, LoadedTemplate
+from ..reader import STACK_TYPES, LoadedTemplate, PortPlanInputError
 from .application_autoscaling import ApplicationAutoScalingBuilder
 from .autoscaling import AutoScalingBuilder
 from .ec2 import Ec2Builder
@@ -56,16 +57,41 @@ def build_model(templates: Iterable[LoadedTemplate], parameters: ParameterValues
     builder = ModelBuilder(parameters)
     try:
         if isinstance(templates, Sequence):
-            for raw in [builder.index(template) for template in templates]:
-                builder.add(raw)
+            indexed = []
+            for template in templates:
+                with _about(template):
+                    indexed.append(builder.index(template))
+            for template, raw in zip(templates, indexed):
+                with _about(template):
+                    builder.add(raw)
         else:
             for template in templates:
-                builder.add(builder.index(template))
+                with _about(template):
+                    builder.add(builder.index(template))
             if builder.forward_references():
                 raise TemplatesOutOfOrder("a template refers to one read after it")
         return builder.finish()
     finally:
         builder.exports.close()
+
+
+@contextmanager
+def _about(template: LoadedTemplate) -> Iterator[None]:
+    """Turn a failure while modelling `template` into a PortPlanInputError naming it: a user
+    reports the file, never a traceback."""
+    try:
+        yield
+    except PortPlanInputError:
+        raise
+    except RecursionError:
+        raise PortPlanInputError(f"{template.name}: nests too deeply to check") from None
+    except MemoryError:
+        raise PortPlanInputError(f"{template.name}: out of memory while checking it") from None
+    except Exception as error:  # noqa: BLE001 - a bug shows as one line naming the file (the cause stays chained)
+        detail = " ".join(str(error).split())[:300]
+        raise PortPlanInputError(
+            f"{template.name}: internal error ({type(error).__name__}: {detail}); please report it"
+        ) from error
 
 
 class ModelBuilder:
