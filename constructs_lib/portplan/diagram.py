@@ -32,6 +32,7 @@ from .plan import (
     Sources,
     build_plan,
     cluster_groups,
+    fits_at_most,
     group_instances,
     short_name,
 )
@@ -312,7 +313,8 @@ class _Builder:
             for entry, tone in entries:
                 self.edge(entry, task.id, flavor, tone, dashed=True)
             return
-        desired, fits = row["desired"], row["fits"]
+        desired, fits = row["desired"], fits_at_most(row)  # exact, or the most that can fit when not decided
+        at_least = "at least " if row["fits"] is None and fits is not None else ""
         if static or service.daemon:
             # One task per instance whose ports are free, as many as fit; the rest wait PENDING.
             wanted = desired if isinstance(desired, int) else 1
@@ -325,7 +327,8 @@ class _Builder:
                 pending = self.node(
                     "pending",
                     _with_rules(
-                        f"{missing} task{'s' if missing != 1 else ''} of {name} PENDING\nno instance has {ports} free",
+                        f"{at_least}{missing} task{'s' if missing != 1 else ''} of {name} PENDING\n"
+                        f"no instance has {ports} free",
                         overcommit or ["static-port-overcommit"],
                     ),
                     "pending",

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._gc import paused_gc
 from .intrinsics import Key, Unknown
 from .model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, PortPlan, Service, TemplatesOutOfOrder, build_model
-from .placement import Demand, components
 from .reader import LoadedTemplate, iter_templates, load_templates
-from .rules.contention import fits_beside
+from .rules.contention import Contention, Fit, contention_groups
 from .rules.facts import PlacedService, static_port_facts  # the rules' own view of who holds static ports
 
 Port = tuple[str, int]
@@ -142,27 +141,23 @@ def _forwarded(actions: Any) -> Iterator[str]:
 
 
 def compute_fits(plan: PortPlan) -> dict[Key, int | None]:
-    """How many tasks of each service can run at once (None: unbounded or unknown), by service key."""
+    """How many tasks of each service can run at once (None: unbounded, unknown, or not decided
+    within the placement budget), by service key."""
+    return {key: fit.exact if isinstance(fit, Fit) else fit for key, fit in compute_fit_bounds(plan).items()}
+
+
+def compute_fit_bounds(plan: PortPlan) -> dict[Key, Fit | int | None]:
+    """`compute_fits` with the bounds where the placement budget left the number open: an int when
+    exact, a `Fit` (at least `low`, at most `high`) when not, None when unbounded or unknown."""
     facts = static_port_facts(plan)
-    fits: dict[Key, int | None] = {key: None for key in plan.services}
+    fits: dict[Key, Fit | int | None] = {key: None for key in plan.services}
     holders = facts.holders
     for item in facts.placed:
         if item.service.daemon:
             fits[item.key] = _daemon_fits(item, holders)
-    replicas = [i for i in facts.placed if not i.service.daemon]
-    by_key: dict[Hashable, PlacedService] = {i.key: i for i in replicas}
-    demands = [Demand(i.key, 0, i.ports, _classes(i)) for i in replicas]
-    for group in components(demands):
-        items = [by_key[d.name] for d in group]
-        fits.update(_group_fits(items, holders))
+    for group in contention_groups(plan):
+        fits.update(_group_fits(group))
     return fits
-
-
-def _classes(item: PlacedService) -> frozenset[Hashable]:
-    classes: list[Hashable] = [m.asg for m in item.pool.members]
-    if item.pool.doubts:
-        classes.append(("capacity not in the templates", item.pool.cluster))
-    return frozenset(classes)
 
 
 def _daemon_fits(item: PlacedService, holders: Mapping[tuple[Key, Port], list[PlacedService]]) -> int | None:
@@ -178,44 +173,27 @@ def _daemon_fits(item: PlacedService, holders: Mapping[tuple[Key, Port], list[Pl
     return total
 
 
-def _group_fits(
-    items: list[PlacedService], holders: Mapping[tuple[Key, Port], list[PlacedService]]
-) -> Iterator[tuple[Key, int | None]]:
-    """Replica services that compete for ports: each one's largest count that fits beside the others."""
+def _group_fits(group: Contention) -> Iterator[tuple[Key, Fit | int | None]]:
+    """Replica services that compete for ports: each one's largest count that fits beside whatever of
+    the others' tasks can run (see rules.contention), the number the overcommit rule compares with the
+    desired count, read from the same verdicts."""
+    items = group.items
     if any(i.pool.high is None for i in items):
         for item in items:
             yield item.key, None  # capacity beyond what the templates show could take any of them
         return
-    capacity: dict[Hashable, int] = {}
+    unknown = [i for i in items if isinstance(i.service.desired_count, Unknown)]
+    if len(unknown) > 1:
+        for item in items:
+            yield item.key, None  # every one has a competitor of unknown count
+        return
+    fits = group.fits()
     for item in items:
-        for member in item.pool.members:
-            assert isinstance(member.instances, int)
-            capacity[member.asg] = max(capacity.get(member.asg, 0), member.instances, 0)
-    ports = frozenset().union(*(i.ports for i in items))
-    blocked: dict[Hashable, frozenset[Port]] = {
-        asg: frozenset(p for p in ports if (asg, p) in holders) for asg in capacity
-    }
-    for item in items:
-        others = [i for i in items if i is not item]
-        if any(isinstance(i.service.desired_count, Unknown) for i in others):
-            yield item.key, None
+        if unknown and unknown[0] is not item:
+            yield item.key, None  # a competitor's count is unknown
             continue
-        yield item.key, _largest_fit(item, others, capacity, blocked)
-
-
-def _count(value: int | Unknown) -> int:
-    """A desired count known to be an integer (callers rule Unknown out first)."""
-    return max(value, 0) if isinstance(value, int) else 0
-
-
-def _largest_fit(
-    item: PlacedService, others: list[PlacedService], capacity: Mapping[Hashable, int], blocked: Mapping[Hashable, frozenset[Port]]
-) -> int | None:
-    """How many of the service's tasks fit beside whatever of the others' tasks can run (see
-    rules.contention): the number the overcommit rule compares with the desired count."""
-    subject = Demand(item.key, 0, item.ports, _classes(item))
-    rest = [Demand(i.key, _count(i.service.desired_count), i.ports, _classes(i)) for i in others]
-    return fits_beside(subject, rest, capacity, blocked)
+        fit = fits[item.key]
+        yield item.key, fit.low if fit.low == fit.high else fit
 
 
 # -- the plan as data -----------------------------------------------------------------------------------
@@ -227,7 +205,7 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
     `stacks` maps a template's display name to its stack name (`read_plan` gives it); without it,
     the stack is the template's file name without its suffixes.
     """
-    fits = compute_fits(plan)
+    fits = compute_fit_bounds(plan)
     # Services by cluster; those whose cluster is not in the templates, by template.
     by_cluster: dict[tuple[Key | None, str], list[Service]] = defaultdict(list)
     for key, found in plan.clusters.items():
@@ -347,7 +325,7 @@ def _dynamic_range(groups: list[AutoScalingGroup]) -> list[int] | None:
     return [min(r[0] for r in known), max(r[1] for r in known)]
 
 
-def _service(plan: PortPlan, service: Service, fits: int | None) -> dict[str, Any]:
+def _service(plan: PortPlan, service: Service, fits: Fit | int | None) -> dict[str, Any]:
     definition = (
         plan.task_definitions.get(service.task_definition) if isinstance(service.task_definition, tuple) else None
     )
@@ -368,14 +346,17 @@ def _service(plan: PortPlan, service: Service, fits: int | None) -> dict[str, An
                 "protocol": mapping.protocol if isinstance(mapping.protocol, str) else None,
             }
         )
-    return {
+    row: dict[str, Any] = {
         "id": service.origin.logical_id,
         "path": service.origin.path,
         "network_mode": mode if isinstance(mode, str) else None,
         "desired": desired,
         "ports": ports,
-        "fits": fits,
+        "fits": fits if not isinstance(fits, Fit) else None,
     }
+    if isinstance(fits, Fit):
+        row["fits_range"] = [fits.low, fits.high]
+    return row
 
 
 def _stack(template: str, stacks: Mapping[str, str] | None) -> str:
@@ -420,15 +401,27 @@ def is_bounded(service: Mapping[str, Any]) -> bool:
     return any(isinstance(p["host"], int) for p in service["ports"])
 
 
+def fits_at_most(service: Mapping[str, Any]) -> int | None:
+    """The most tasks of the service that fit: `fits`, else the upper end of `fits_range` (present
+    when the placement budget left the number open), else None."""
+    if service["fits"] is not None:
+        return service["fits"]  # type: ignore[no-any-return]
+    bounds = service.get("fits_range")
+    return bounds[1] if bounds else None
+
+
 def is_over(service: Mapping[str, Any]) -> bool:
-    """Whether the service wants more tasks than fit."""
-    desired, fits = service["desired"], service["fits"]
-    return isinstance(desired, int) and isinstance(fits, int) and desired > fits
+    """Whether the service wants more tasks than fit (for certain: more than even the upper bound)."""
+    desired, most = service["desired"], fits_at_most(service)
+    return isinstance(desired, int) and isinstance(most, int) and desired > most
 
 
 def _fits_text(service: Mapping[str, Any]) -> str:
     if service["fits"] is not None:
         return str(service["fits"])
+    bounds = service.get("fits_range")
+    if bounds:
+        return f"{bounds[0]}-{bounds[1]}"
     return "?" if is_bounded(service) else "any"
 
 
@@ -479,12 +472,17 @@ def _rows(cluster: Mapping[str, Any]) -> list[list[str]]:
 
 
 def _notes(cluster: Mapping[str, Any]) -> list[str]:
-    unknown = [s for s in cluster["services"] if s["fits"] is None and is_bounded(s)]
+    notes = []
+    if any(s.get("fits_range") for s in cluster["services"]):
+        notes.append(
+            "a-b: at least a and at most b fit; the exact placement ran out of its budget (the bounds are sound)"
+        )
+    unknown = [s for s in cluster["services"] if s["fits"] is None and not s.get("fits_range") and is_bounded(s)]
     if not unknown:
-        return []
+        return notes
     if cluster["capacity"]["instances_max"] is None:
-        return ["? capacity unknown: the templates do not bound the instances (run `check` for the reasons)"]
-    return ["? not decidable from the templates given (run `check` for the reasons)"]
+        return [*notes, "? capacity unknown: the templates do not bound the instances (run `check` for the reasons)"]
+    return [*notes, "? not decidable from the templates given (run `check` for the reasons)"]
 
 
 _HEADERS = ["SERVICE", "MODE", "DESIRED", "PORTS", "FITS", ""]
@@ -559,7 +557,9 @@ __all__ = [
     "build_plan",
     "capacity_text",
     "cluster_groups",
+    "compute_fit_bounds",
     "compute_fits",
+    "fits_at_most",
     "group_instances",
     "port_text",
     "read_plan",

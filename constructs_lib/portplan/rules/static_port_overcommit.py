@@ -8,8 +8,8 @@ from collections.abc import Hashable, Iterator
 from ..findings import ERROR, Finding
 from ..intrinsics import Key, Unknown
 from ..model import Port, PortPlan
-from ..placement import Demand, Verdict, components, place
-from .contention import fits_beside
+from ..placement import Demand, Verdict, decide
+from .contention import Contention, Fit, contention_groups
 from .facts import PlacedService, static_port_facts, virtual_class
 from .rule import Rule
 from .unverifiable import unverifiable
@@ -22,6 +22,9 @@ from .wording import (
     plural,
 )
 
+NAMES_SHOWN = 10
+"""Services a message that names a whole group lists before it says how many more there are."""
+
 RULE = Rule(
     id="static-port-overcommit",
     severity=ERROR,
@@ -32,7 +35,8 @@ RULE = Rule(
 
 
 def check(plan: PortPlan) -> Iterator[Finding]:
-    """More tasks need a host port on a pool than it has instances to offer (exact placement)."""
+    """More tasks need a host port on a pool than it has instances to offer (exact placement within a
+    budget, sound bounds past it: see rules.contention)."""
     facts = static_port_facts(plan)
     for item in facts.undecided:
         yield unverifiable(
@@ -42,34 +46,14 @@ def check(plan: PortPlan) -> Iterator[Finding]:
         )
     holders = facts.holders
     yield from _daemon_conflicts(plan, holders)
-    classes: dict[int, frozenset[Hashable]] = {}  # pools are shared: their classes too
-    wanted: dict[tuple[Hashable, Port], int] = defaultdict(int)
-    replicas = []
-    for item in facts.placed:
-        if item.service.daemon:
-            continue
-        pool = item.pool
-        found = classes.get(id(pool))
-        if found is None:
-            members: list[Hashable] = [m.asg for m in pool.members]
-            if pool.doubts:
-                members.append(virtual_class(pool.cluster))
-            found = classes[id(pool)] = frozenset(members)
-        keys = [(c, p) for c in found for p in item.ports]
-        for key in keys:
-            wanted[key] += 1
-        replicas.append((item, found, keys))
-    demands = []
-    by_key: dict[Hashable, PlacedService] = {}
-    for item, found, keys in replicas:
-        count, high = item.service.desired_count, item.pool.high
-        alone = all(wanted[key] == 1 and key not in holders for key in keys)
-        if alone and type(count) is int and high is not None and count <= high:
-            continue  # one service alone on its ports, within a pool of known size
-        demands.append(Demand(item.key, 0, item.ports, found))
-        by_key[item.key] = item
-    for group in components(demands):
-        yield from _judge(plan, [by_key[d.name] for d in group], holders)
+    for group in contention_groups(plan):
+        if len(group.items) == 1:
+            only = group.items[0]
+            count, high = only.service.desired_count, only.pool.high
+            shared = any((m.asg, p) in holders for m in only.pool.members for p in only.ports)
+            if not shared and type(count) is int and high is not None and count <= high:
+                continue  # one service alone on its ports, within a pool of known size
+        yield from _judge(plan, group, holders)
 
 
 def _daemon_conflicts(plan: PortPlan, holders: dict[tuple[Key, Port], list[PlacedService]]) -> Iterator[Finding]:
@@ -98,64 +82,35 @@ def _daemon_conflicts(plan: PortPlan, holders: dict[tuple[Key, Port], list[Place
             )
 
 
-def _judge(plan: PortPlan, group: list[PlacedService], holders: dict[tuple[Key, Port], list[PlacedService]]) -> Iterator[Finding]:
+def _judge(plan: PortPlan, group: Contention, holders: dict[tuple[Key, Port], list[PlacedService]]) -> Iterator[Finding]:
     """Decide one group of services that compete for ports: pessimistic, then optimistic scenario."""
-    views: dict[Key, list[int | Unknown]] = defaultdict(list)
-    for item in group:
-        for member in item.pool.members:
-            views[member.asg].append(member.instances)
-    known_tasks = sum(max(i.service.desired_count, 0) for i in group if isinstance(i.service.desired_count, int))
-    big = known_tasks + 1
-    low: dict[Hashable, int] = {a: max([v for v in vs if isinstance(v, int)] + [0]) for a, vs in views.items()}
-    high: dict[Hashable, int] = {
-        a: big if any(isinstance(v, Unknown) for v in vs) else low[a] for a, vs in views.items()
-    }
-    blocked: dict[Hashable, frozenset[Port]] = {
-        a: frozenset(p for item in group for p in item.ports if (a, p) in holders) for a in views
-    }
-    unknown_tasks = [i for i in group if isinstance(i.service.desired_count, Unknown)]
-    doubtful = bool(unknown_tasks) or any(i.pool.doubts for i in group) or high != low
-
-    def demands(optimistic: bool) -> list[Demand]:
-        result = []
-        for item in group:
-            tasks = item.service.desired_count
-            classes: list[Hashable] = [m.asg for m in item.pool.members]
-            if optimistic and item.pool.doubts:
-                classes.append(virtual_class(item.pool.cluster))
-            result.append(Demand(item.key, tasks if isinstance(tasks, int) else 0, item.ports, frozenset(classes)))
-        return result
-
-    pessimistic = None if unknown_tasks else place(demands(False), low, blocked)
-    if pessimistic is not None and pessimistic.fits:
+    pessimistic = group.pessimistic
+    if pessimistic is not None and pessimistic.verdict.fits:
         return
-    if doubtful:
-        capacity: dict[Hashable, int] = dict(high)
-        capacity.update({virtual_class(i.pool.cluster): big for i in group if i.pool.doubts})
-        verdict = place(demands(True), capacity, blocked)
-    else:
-        assert pessimistic is not None
-        verdict, capacity = pessimistic, dict(low)
+    verdict = group.verdict
+    items = group.items
     if verdict.fits is False:
-        blamed = _blamed(demands(doubtful), capacity, blocked)
-        yield from _overcommitted(plan, group, verdict, capacity, blocked, holders, blamed)
+        yield from _overcommitted(plan, group, verdict, holders)
         return
-    wanting = [i for i in group if isinstance(i.service.desired_count, Unknown) or i.service.desired_count > 0]
+    wanting = [i for i in items if isinstance(i.service.desired_count, Unknown) or i.service.desired_count > 0]
     ports = describe_ports(frozenset().union(*(i.ports for i in wanting))) if wanting else ""
-    if verdict.fits is None or (pessimistic is not None and pessimistic.fits is None):
+    if verdict.fits is None or (pessimistic is not None and pessimistic.verdict.fits is None):
+        message = (
+            f"the placement search for the tasks needing {ports} ran out of its budget "
+            f"(services {list_names(i.service.origin.label for i in items)}): overcommit is not ruled out "
+            "(no greedy placement fits them all, and no port or set of services sharing ports is wanted by "
+            "more tasks than the instances offer)"
+        )
         for item in wanting:
             yield unverifiable(
-                item.service.origin,
-                f"the placement search for the tasks needing {ports} ran out of its budget "
-                f"(services {list_names(i.service.origin.label for i in group)}): overcommit is not ruled out",
-                "simplify the port plan (fewer shared static ports) or acknowledge this finding",
+                item.service.origin, message, "simplify the port plan (fewer shared static ports) or acknowledge this finding"
             )
         return
     reasons = [
         f"the desired count of {i.service.origin.label} is unknown ({i.service.desired_count.reason})"  # type: ignore[union-attr]
-        for i in unknown_tasks
+        for i in group.unknown_tasks
     ]
-    for item in group:
+    for item in items:
         reasons.extend(item.pool.reasons())
     for item in wanting:
         yield unverifiable(
@@ -166,50 +121,43 @@ def _judge(plan: PortPlan, group: list[PlacedService], holders: dict[tuple[Key, 
         )
 
 
-def _blamed(demands: list[Demand], capacity: dict[Hashable, int], blocked: dict[Hashable, frozenset[Port]]) -> set[Hashable]:
-    """The services of an overcommitted group whose tasks do not all fit beside what the others can run
-    (see contention.fits_beside); one the search cannot decide is blamed, as the group is overcommitted."""
-    blamed = set()
-    for index, subject in enumerate(demands):
-        if subject.tasks <= 0:
-            continue
-        fits = fits_beside(subject, demands[:index] + demands[index + 1 :], capacity, blocked)
-        if fits is None or fits < subject.tasks:
-            blamed.add(subject.name)
-    return blamed
-
-
 def _overcommitted(
-    plan: PortPlan,
-    group: list[PlacedService],
-    verdict: Verdict,
-    capacity: dict[Hashable, int],
-    blocked: dict[Hashable, frozenset[Port]],
-    holders: dict[tuple[Key, Port], list[PlacedService]],
-    blamed: set[Hashable],
+    plan: PortPlan, group: Contention, verdict: Verdict, holders: dict[tuple[Key, Port], list[PlacedService]]
 ) -> Iterator[Finding]:
+    """Blame the services whose tasks do not all fit beside what the others can run (at most `high`
+    fit, below their count); say `unverifiable` for those whose bounds straddle their count."""
+    capacity, blocked = group.capacity, group.blocked
+    fits = group.fits()
+    tasks = {d.name: d.tasks for d in group.demands}
+    blamed: set[Hashable] = {k for k, fit in fits.items() if tasks[k] > 0 and fit.high < tasks[k]}
+    wanting = [i for i in group.items if tasks[i.key] > 0 and isinstance(i.service.desired_count, int)]
     told: set[Hashable] = set()
     if verdict.port is not None:
         # Every port wanted by more tasks than instances offer it, not only the first one found.
-        for port in sorted(frozenset().union(*(i.ports for i in group))):
-            for finding in _port_overcommitted(plan, group, port, capacity, blocked, holders, blamed):
+        by_port: dict[Port, list[PlacedService]] = defaultdict(list)
+        for item in wanting:
+            for port in item.ports:
+                by_port[port].append(item)
+        for port in sorted(by_port):
+            for finding in _port_overcommitted(plan, by_port[port], port, capacity, blocked, holders, blamed):
                 told.add((finding.template, finding.resource))  # the service's key
                 yield finding
-    if blamed <= told:
+    undecided = [i for i in wanting if i.key not in blamed and fits[i.key].low < tasks[i.key]]
+    if blamed <= told and (blamed or not undecided):
+        yield from _undecided(group, undecided, fits)
         return
-    wanting = [i for i in group if isinstance(i.service.desired_count, int) and i.service.desired_count > 0]
     classes = {m.asg for i in wanting for m in i.pool.members}
     instances = sum(capacity.get(c, 0) for c in classes)
     label = describe_capacity(plan, classes)
-    tasks = sum(i.service.desired_count for i in wanting)  # type: ignore[misc]
-    needed = _instances_needed(group, classes, capacity, blocked, instances, tasks)
-    names = ", ".join(
-        f"{i.service.origin.label} ({plural(i.service.desired_count, 'task')})"  # type: ignore[arg-type]
-        for i in sorted(wanting, key=lambda i: i.service.origin.label)
-    )
+    total = sum(tasks[i.key] for i in wanting)
+    needed = _instances_needed(group, wanting, classes, instances, total)
+    shown = sorted(wanting, key=lambda i: i.service.origin.label)
+    names = ", ".join(f"{i.service.origin.label} ({plural(tasks[i.key], 'task')})" for i in shown[:NAMES_SHOWN])
+    if len(shown) > NAMES_SHOWN:
+        names += f" and {len(shown) - NAMES_SHOWN} more"
     ports = describe_ports(frozenset().union(*(i.ports for i in wanting)))
     message = (
-        f"{tasks} tasks of services {names} need host ports {ports}, and tasks that share a port cannot share an "
+        f"{total} tasks of services {names} need host ports {ports}, and tasks that share a port cannot share an "
         f"instance: they need {needed} instances, but capacity {label} has at most {plural(instances, 'instance')}: "
         + PENDING.format(port=min(p for i in wanting for p in i.ports)[1])
     )
@@ -218,23 +166,49 @@ def _overcommitted(
         f"{label} more instances (a higher MaxSize with managed scaling through a capacity provider), or run "
         "fewer tasks"
     )
-    for item in wanting:
-        if item.key in blamed and item.key not in told:
-            yield RULE.finding(item.service.origin, message, fix)
+    if blamed:
+        for item in wanting:
+            if item.key in blamed and item.key not in told:
+                yield RULE.finding(item.service.origin, message, fix)
+        yield from _undecided(group, undecided, fits)
+        return
+    # Overcommitted for certain, but the budget ran out before any one service could be singled out:
+    # the capacity carries the error.
+    message += (
+        "; the placement search ran out of its budget before it could tell which services' tasks are the "
+        "ones left over"
+    )
+    owners = [plan.auto_scaling_groups[c].origin for c in sorted(classes) if c in plan.auto_scaling_groups]
+    for origin in owners or [i.service.origin for i in undecided]:
+        yield RULE.finding(origin, message, fix)
+
+
+def _undecided(group: Contention, undecided: list[PlacedService], fits: dict[Key, Fit]) -> Iterator[Finding]:
+    """`unverifiable` for the services of an overcommitted group the budget left undecided."""
+    if not undecided:
+        return
+    names = list_names(i.service.origin.label for i in group.items)
+    for item in undecided:
+        fit = fits[item.key]
+        count = item.service.desired_count
+        yield unverifiable(
+            item.service.origin,
+            f"its tasks share host ports {describe_ports(item.ports)} with services whose tasks do not all fit "
+            f"(services {names}); between {fit.low} and {fit.high} of its {count} tasks fit beside what the others "
+            "can run, and the placement search ran out of its budget before it could tell whether all of them do",
+            "simplify the port plan (fewer shared static ports) or acknowledge this finding",
+        )
 
 
 def _port_overcommitted(
     plan: PortPlan,
-    group: list[PlacedService],
+    wanting: list[PlacedService],
     port: Port,
     capacity: dict[Hashable, int],
     blocked: dict[Hashable, frozenset[Port]],
     holders: dict[tuple[Key, Port], list[PlacedService]],
     blamed: set[Hashable],
 ) -> Iterator[Finding]:
-    wanting = [
-        i for i in group if port in i.ports and isinstance(i.service.desired_count, int) and i.service.desired_count > 0
-    ]
     classes: set[Hashable] = {m.asg for i in wanting for m in i.pool.members}
     # In the optimistic scenario a doubtful pool may also have instances the templates do not show.
     unseen = {virtual_class(i.pool.cluster) for i in wanting if i.pool.doubts} & capacity.keys()
@@ -269,26 +243,23 @@ def _port_overcommitted(
             yield RULE.finding(item.service.origin, message, fix)
 
 
-def _instances_needed(
-    group: list[PlacedService],
-    classes: set[Key],
-    capacity: dict[Hashable, int],
-    blocked: dict[Hashable, frozenset[Port]],
-    instances: int,
-    tasks: int,
-) -> str:
-    """The fewest instances that fit the group, for a single-group pool; else "more than N"."""
-    if len(classes) == 1:
-        only = next(iter(classes))
-        demands = [
-            Demand(i.key, i.service.desired_count, i.ports, frozenset(classes))
-            for i in group
-            if isinstance(i.service.desired_count, int)
-        ]
-        for count in range(instances + 1, tasks + 1):
-            verdict = place(demands, {only: count}, blocked)
-            if verdict.fits:
-                return str(count)
-            if verdict.fits is None:
-                break
-    return f"more than {instances}"
+def _instances_needed(group: Contention, wanting: list[PlacedService], classes: set[Key], instances: int, tasks: int) -> str:
+    """The fewest instances that fit the group, for a single-group pool (a binary search over the
+    count, on the group's budget); else, or when the budget runs out, a bound."""
+    if len(classes) != 1:
+        return f"more than {instances}"
+    only = next(iter(classes))
+    demands = [Demand(i.key, i.service.desired_count, i.ports, frozenset(classes)) for i in wanting]  # type: ignore[arg-type]
+    low, high = instances + 1, max(tasks, instances + 1)
+    if decide(demands, {only: high}, group.blocked, group.budget).verdict.fits is not True:
+        return f"more than {instances}"
+    while low < high:  # `high` instances fit them, `low - 1` do not
+        middle = (low + high) // 2
+        verdict = decide(demands, {only: middle}, group.blocked, group.budget).verdict.fits
+        if verdict is None:
+            return f"at least {low}" if low < high else str(low)
+        if verdict:
+            high = middle
+        else:
+            low = middle + 1
+    return str(low)
