@@ -19,10 +19,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from ._gc import paused_gc
 from .intrinsics import Key, Unknown
-from .model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, PortPlan, Service, TemplatesOutOfOrder, build_model
+from .model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, Pool, PortPlan, Service, TemplatesOutOfOrder, build_model
 from .reader import LoadedTemplate, iter_templates, load_templates
 from .rules.contention import Contention, Fit, contention_groups
 from .rules.facts import PlacedService, static_port_facts  # the rules' own view of who holds static ports
@@ -233,34 +234,62 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
     return {"clusters": entries}
 
 
+class _ByCluster:
+    """The plan's capacity pools, registered Auto Scaling groups and service strategies by cluster,
+    indexed once per plan (asked for cluster by cluster, a scan of the whole plan each time would
+    make the plan quadratic in the number of clusters)."""
+
+    def __init__(self, plan: PortPlan) -> None:
+        self.pools: dict[Key, list[Pool]] = defaultdict(list)
+        seen: set[int] = set()
+        for pool in plan.pools.values():  # services placed alike share one pool: each once
+            if isinstance(pool.cluster, tuple) and id(pool) not in seen:
+                seen.add(id(pool))
+                self.pools[pool.cluster].append(pool)
+        self.registered: dict[Key, list[Key]] = defaultdict(list)
+        for key, group in plan.auto_scaling_groups.items():
+            if isinstance(group.cluster, tuple):
+                self.registered[group.cluster].append(key)
+        self.strategies: dict[Key, list[Any]] = defaultdict(list)
+        for service in plan.services.values():
+            if isinstance(service.cluster, tuple):
+                self.strategies[service.cluster].append(service.strategy)
+
+
+_INDEX: WeakKeyDictionary[PortPlan, _ByCluster] = WeakKeyDictionary()
+
+
+def _by_cluster(plan: PortPlan) -> _ByCluster:
+    found = _INDEX.get(plan)
+    if found is None:
+        found = _INDEX[plan] = _ByCluster(plan)
+    return found
+
+
 def cluster_groups(plan: PortPlan, cluster: Key) -> list[AutoScalingGroup]:
     """The Auto Scaling groups whose instances join `cluster`: registered by their user data, or in
     the capacity pool of one of its services; in a stable order."""
-    found: dict[Key, None] = {}
-    for key, group in plan.auto_scaling_groups.items():
-        if group.cluster == cluster:
-            found[key] = None
-    for pool in plan.pools.values():
-        if pool.cluster == cluster:
-            for member in pool.members:
-                found[member.asg] = None
+    index = _by_cluster(plan)
+    found: dict[Key, None] = dict.fromkeys(index.registered.get(cluster, ()))
+    for pool in index.pools.get(cluster, ()):
+        for member in pool.members:
+            found[member.asg] = None
     return [plan.auto_scaling_groups[k] for k in sorted(found)]
 
 
 def scaled_groups(plan: PortPlan, cluster: Key) -> dict[Key, bool]:
     """For each group of `cluster`: whether a service reaches it through managed scaling (MaxSize counts)."""
     scaled: dict[Key, bool] = {}
-    for pool in plan.pools.values():
-        if pool.cluster == cluster:
-            for member in pool.members:
-                scaled[member.asg] = scaled.get(member.asg, False) or member.scaled
+    for pool in _by_cluster(plan).pools.get(cluster, ()):
+        for member in pool.members:
+            scaled[member.asg] = scaled.get(member.asg, False) or member.scaled
     return scaled
 
 
 def group_instances(plan: PortPlan, cluster: Key, group: AutoScalingGroup) -> int | None:
     """The most instances the port plan counts on `group` for `cluster`'s services (None: unknown)."""
     counts = [
-        m.instances for p in plan.pools.values() if p.cluster == cluster for m in p.members if m.asg == group.origin.key
+        m.instances for p in _by_cluster(plan).pools.get(cluster, ()) for m in p.members if m.asg == group.origin.key
     ]
     if not counts:
         counts = [group.instances(False)]
@@ -282,7 +311,7 @@ def _capacity(plan: PortPlan, cluster: Key | None, groups: list[AutoScalingGroup
         low = low + max(base, 0) if low is not None and isinstance(base, int) else None
         most = group_instances(plan, cluster, group)
         high = high + most if high is not None and most is not None else None
-    if any(p.doubts for p in plan.pools.values() if p.cluster == cluster):
+    if any(p.doubts for p in _by_cluster(plan).pools.get(cluster, ())):
         high = None  # capacity the templates do not show may join
     return {
         "instances_min": low,
@@ -295,8 +324,7 @@ def _capacity(plan: PortPlan, cluster: Key | None, groups: list[AutoScalingGroup
 def _managed(plan: PortPlan, cluster: Key) -> bool | None:
     """Whether a capacity provider the cluster's services use (or its default strategy names) scales."""
     providers: set[Key] = set()
-    strategies = [s.strategy for s in plan.services.values() if s.cluster == cluster]
-    strategies.append(plan.clusters[cluster].default_strategy)
+    strategies = [*_by_cluster(plan).strategies.get(cluster, ()), plan.clusters[cluster].default_strategy]
     unknown = False
     for strategy in strategies:
         if isinstance(strategy, Unknown):
