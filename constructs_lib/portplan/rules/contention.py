@@ -55,7 +55,7 @@ from .facts import PlacedService, static_port_facts, virtual_class
 
 ENUMERATION_BUDGET = 2_000
 """Placement verdicts one `fits_beside` (or the refinement of one service's fit) may ask for."""
-PLAN_WORK = 4_000_000
+PLAN_WORK = 2_000_000
 """Work units (see placement.Budget) for the placement searches of all contention groups of a plan,
 shared out evenly between the groups of more than one service: under a second."""
 GROUP_WORK_FLOOR = 20_000
