@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from portplan_builders import Stack, balanced_app, check, link, ref, static_app
 
-from constructs_lib.portplan import build_model
+from constructs_lib.portplan import build_model, run_rules
 from constructs_lib.portplan.rules import contention
 from constructs_lib.portplan.plan import (
     build_plan,
@@ -309,6 +309,26 @@ def test_without_a_budget_the_doors_still_agree_and_stay_sound(
                 or ("unverifiable", finding.resource) in said
                 or any(rule == "static-port-overcommit" and not r.startswith("Service") for rule, r in said)
             )
+
+
+def test_the_plan_reads_the_placement_work_of_the_rules() -> None:
+    # GIVEN two services on tcp/8080 wanting 2 + 2 tasks on 3 instances: the rule decides every fit
+    plan = build_model([sharing(3, (2, 2)).loaded()])
+    with mock.patch.object(contention, "decide", wraps=contention.decide) as placed:
+        run_rules(plan)
+        by_rules = placed.call_count
+        # WHEN the plan is built from the same model THEN it places nothing again
+        data = build_plan(plan)
+        assert placed.call_count == by_rules > 0
+    assert over(data) == {"Service0", "Service1"}
+    # and a group that fits, which the rule leaves alone, is placed once, by the first door that asks
+    plan = build_model([sharing(5, (2, 2)).loaded()])
+    with mock.patch.object(contention, "decide", wraps=contention.decide) as placed:
+        build_plan(plan)
+        by_plan = placed.call_count
+        run_rules(plan)
+        build_plan(plan)
+        assert placed.call_count == by_plan
 
 
 def test_out_of_budget_the_plan_shows_sound_bounds() -> None:
