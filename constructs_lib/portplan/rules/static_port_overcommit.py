@@ -23,7 +23,7 @@ from .wording import (
 )
 
 NAMES_SHOWN = 10
-"""Services a message that names a whole group lists before it says how many more there are."""
+"""Services (and ports) a message that names a whole group lists before it says how many more there are."""
 
 RULE = Rule(
     id="static-port-overcommit",
@@ -54,6 +54,13 @@ def check(plan: PortPlan) -> Iterator[Finding]:
             if not shared and type(count) is int and high is not None and count <= high:
                 continue  # one service alone on its ports, within a pool of known size
         yield from _judge(plan, group, holders)
+
+
+def _group_ports(items: list[PlacedService]) -> str:
+    """The static ports of a group's services, the first `NAMES_SHOWN` of them in full."""
+    ports = sorted(frozenset().union(*(i.ports for i in items))) if items else []
+    shown = describe_ports(ports[:NAMES_SHOWN])
+    return shown + (f" and {len(ports) - NAMES_SHOWN} more" if len(ports) > NAMES_SHOWN else "")
 
 
 def _daemon_conflicts(plan: PortPlan, holders: dict[tuple[Key, Port], list[PlacedService]]) -> Iterator[Finding]:
@@ -93,7 +100,7 @@ def _judge(plan: PortPlan, group: Contention, holders: dict[tuple[Key, Port], li
         yield from _overcommitted(plan, group, verdict, holders)
         return
     wanting = [i for i in items if isinstance(i.service.desired_count, Unknown) or i.service.desired_count > 0]
-    ports = describe_ports(frozenset().union(*(i.ports for i in wanting))) if wanting else ""
+    ports = _group_ports(wanting)
     if verdict.fits is None or (pessimistic is not None and pessimistic.verdict.fits is None):
         message = (
             f"the placement search for the tasks needing {ports} ran out of its budget "
@@ -155,7 +162,7 @@ def _overcommitted(
     names = ", ".join(f"{i.service.origin.label} ({plural(tasks[i.key], 'task')})" for i in shown[:NAMES_SHOWN])
     if len(shown) > NAMES_SHOWN:
         names += f" and {len(shown) - NAMES_SHOWN} more"
-    ports = describe_ports(frozenset().union(*(i.ports for i in wanting)))
+    ports = _group_ports(wanting)
     message = (
         f"{total} tasks of services {names} need host ports {ports}, and tasks that share a port cannot share an "
         f"instance: they need {needed} instances, but capacity {label} has at most {plural(instances, 'instance')}: "
