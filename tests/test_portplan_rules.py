@@ -252,7 +252,7 @@ def test_overcommit_out_of_budget_with_no_one_to_blame_reports_the_capacity() ->
     with without_budget():
         findings = rules_of(check(stack), "static-port-overcommit")
     assert [(f.resource, f.severity) for f in findings] == [("Asg", "error")]
-    assert "they need 4 instances, but capacity Stack/Asg/ASG has at most 3 instances" in findings[0].message
+    assert "they need more than 3 instances, but capacity Stack/Asg/ASG has at most 3 instances" in findings[0].message
     assert "could tell which services' tasks are the ones left over" in findings[0].message
 
 

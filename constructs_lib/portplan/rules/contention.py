@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from functools import cached_property
 from collections.abc import Hashable, Iterator, Mapping, Sequence
+from functools import cached_property
 
 from ..intrinsics import Key, Unknown
 from ..model import Port, PortPlan

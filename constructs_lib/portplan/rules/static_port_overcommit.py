@@ -253,7 +253,7 @@ def _port_overcommitted(
 def _instances_needed(group: Contention, wanting: list[PlacedService], classes: set[Key], instances: int, tasks: int) -> str:
     """The fewest instances that fit the group, for a single-group pool (a binary search over the
     count, on the group's budget); else, or when the budget runs out, a bound."""
-    if len(classes) != 1:
+    if len(classes) != 1 or group.budget.exhausted:
         return f"more than {instances}"
     only = next(iter(classes))
     demands = [Demand(i.key, i.service.desired_count, i.ports, frozenset(classes)) for i in wanting]  # type: ignore[arg-type]
@@ -261,10 +261,12 @@ def _instances_needed(group: Contention, wanting: list[PlacedService], classes: 
     if decide(demands, {only: high}, group.blocked, group.budget).verdict.fits is not True:
         return f"more than {instances}"
     while low < high:  # `high` instances fit them, `low - 1` do not
+        if group.budget.exhausted:
+            return f"at least {low}"
         middle = (low + high) // 2
         verdict = decide(demands, {only: middle}, group.blocked, group.budget).verdict.fits
         if verdict is None:
-            return f"at least {low}" if low < high else str(low)
+            return f"at least {low}"
         if verdict:
             high = middle
         else:
