@@ -384,7 +384,7 @@ class Contention:
 
     @cached_property
     def demands(self) -> list[Demand]:
-        """The scenario's demands (unknown counts as zero)."""
+        """The scenario's demands (unknown and negative counts as zero)."""
         return self._demands(self.doubtful)
 
     def _demands(self, optimistic: bool) -> list[Demand]:
@@ -394,7 +394,8 @@ class Contention:
             classes: list[Hashable] = [m.asg for m in item.pool.members]
             if optimistic and item.pool.doubts:
                 classes.append(virtual_class(item.pool.cluster))
-            result.append(Demand(item.key, tasks if isinstance(tasks, int) else 0, item.ports, frozenset(classes)))
+            count = max(tasks, 0) if isinstance(tasks, int) else 0
+            result.append(Demand(item.key, count, item.ports, frozenset(classes)))
         return result
 
     @property
