@@ -10,9 +10,10 @@ from ..findings import ERROR, Finding
 from ..intrinsics import Key, Unknown
 from ..model import Port, PortPlan
 from ..rollout import healthy_floor, stop_first_percent, task_ceiling
+from .contention import contention_of, desired_counts
 from .facts import DISTINCT_INSTANCE, PlacedService, distinct_services, peak_count, static_port_facts
 from .scaling_port_overcommit import overcommitted_at_maximum
-from .static_port_overcommit import contending_groups, desired_counts, fits_at
+from .static_port_overcommit import fits_at
 from .rule import Rule
 from .unverifiable import unverifiable
 from .wording import describe_capacity, describe_ports, list_names, plural
@@ -294,8 +295,10 @@ def _doubled(
         if verdict is None and 2 * tasks <= item.pool.low:
             verdict = True
         return verdict, group, label, high or 0
-    group = next((g for g in contending_groups(plan, counts) if any(i.key == item.key for i in g)), [item])
-    verdict = fits_at(plan, group, counts) if len(group) > 1 or item.pool.high is None or 2 * tasks > item.pool.high else True
+    contention = contention_of(plan, item.key, counts)
+    group = contention.items if contention is not None else [item]
+    alone = len(group) == 1 and item.pool.high is not None and 2 * tasks <= item.pool.high
+    verdict = True if alone or contention is None else fits_at(contention)
     classes = {m.asg for i in group for m in i.pool.members}
     instances = sum(
         max((m.instances for i in group for m in i.pool.members if m.asg == c and isinstance(m.instances, int)), default=0)
