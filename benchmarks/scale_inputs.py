@@ -40,9 +40,11 @@ def _ref(logical_id: str) -> Dict[str, Any]:
 
 
 def _stack(name: str, services: Iterable[Tuple[Ports, int]], *, min_size: int, max_size: int,
-           managed: bool, paths: bool = True) -> Dict[str, Any]:
+           managed: bool, paths: bool = True, rolling: bool = False) -> Dict[str, Any]:
     """One stack: cluster, group, provider, and a task definition and service per (ports, desired),
-    with construct paths (``aws:cdk:path`` metadata) unless ``paths`` is False."""
+    with construct paths (``aws:cdk:path`` metadata) unless ``paths`` is False. The services deploy
+    with minimumHealthyPercent 0 (no rolling-deployment deadlock to look for), or, with ``rolling``,
+    with ECS's defaults (100 %, 200 %: every service's deployment needs a spare instance)."""
     resources: Dict[str, Any] = {
         "Cluster": {"Type": "AWS::ECS::Cluster", "Metadata": {"aws:cdk:path": f"{name}/Cluster/Resource"}},
         "Template": {
@@ -93,6 +95,8 @@ def _stack(name: str, services: Iterable[Tuple[Ports, int]], *, min_size: int, m
                 "DeploymentConfiguration": {"MinimumHealthyPercent": 0, "MaximumPercent": 100},
             },
         }
+        if rolling:
+            del resources[service]["Properties"]["DeploymentConfiguration"]
         if paths:
             resources[task]["Metadata"] = {"aws:cdk:path": f"{name}/{task}/Resource"}
             resources[service]["Metadata"] = {"aws:cdk:path": f"{name}/{service}/Service"}
@@ -128,11 +132,13 @@ def shared_pool_services(services: int, *, pool: int = 40, per_service: int = 3,
 
 
 def shared_pool(outdir: str, services: int, *, instances: int, pool: int = 40, per_service: int = 3,
-                desired: int = 1, seed: int = 1, max_size: Optional[int] = None) -> int:
+                desired: int = 1, seed: int = 1, max_size: Optional[int] = None, rolling: bool = False) -> int:
     """One cluster of ``instances`` instances (``max_size`` under managed scaling when given) whose
-    services all draw their static host ports from one pool: one large contention component."""
+    services all draw their static host ports from one pool: one large contention component
+    (``rolling``: deployed with ECS's default rolling settings, see ``_stack``)."""
     chosen = shared_pool_services(services, pool=pool, per_service=per_service, desired=desired, seed=seed)
-    body = _stack("Pool", chosen, min_size=instances, max_size=max_size or instances, managed=max_size is not None)
+    body = _stack("Pool", chosen, min_size=instances, max_size=max_size or instances, managed=max_size is not None,
+                  rolling=rolling)
     return write_assembly(outdir, {"Pool": body})
 
 
@@ -183,11 +189,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--desired", type=int, default=1)
     parser.add_argument("--per-stack", type=int, default=SERVICES_PER_STACK)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rolling", action="store_true",
+                        help="shared-pool: ECS's default rolling deployment settings (100 %%, 200 %%)")
     args = parser.parse_args(argv)
     if args.shape == "shared-pool":
         written = shared_pool(args.outdir, args.services, instances=args.instances, pool=args.pool,
                               per_service=args.per_service, desired=args.desired, seed=args.seed,
-                              max_size=args.max_size)
+                              max_size=args.max_size, rolling=args.rolling)
     elif args.shape == "huge-capacity":
         written = huge_capacity(args.outdir, **({"max_size": args.max_size} if args.max_size else {}))
     else:

@@ -7,10 +7,13 @@ from collections.abc import Iterator
 from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from portplan_builders import Stack, att, balanced_app, check, ids, ref, rules_of, static_app
 
 from constructs_lib.portplan import RULES, build_model
-from constructs_lib.portplan.rules import RULES_BY_ID, contention
+from constructs_lib.portplan.rules import RULES_BY_ID, contention, deployment_port_deadlock
+from constructs_lib.portplan.rules.facts import static_port_facts
 
 
 def test_catalogue_ids_are_the_interface() -> None:
@@ -315,6 +318,44 @@ def test_deadlock_counts_other_services_holding_the_port() -> None:
     findings = rules_of(check(stack), "deployment-port-deadlock")
     assert ids(findings) == {("deployment-port-deadlock", "Service")}
     assert "4 tasks already hold" in findings[0].message
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    services=st.lists(
+        st.tuples(
+            st.sets(st.sampled_from((8080, 8081, 8082, 8083)), min_size=1, max_size=3),
+            st.one_of(st.integers(-1, 300), st.none()),
+            st.sampled_from([("Asg",), ("Asg", "Asg2"), ("Asg2",)]),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    walked=st.booleans(),
+)
+def test_deadlock_sums_each_sharing_service_once(
+    services: list[tuple[set[int], int | None, tuple[str, ...]]], walked: bool
+) -> None:
+    # GIVEN services on one or two groups holding static ports, some of unknown count (an import)
+    stack = Stack()
+    stack.cluster()
+    for group in ("Asg", "Asg2"):
+        stack.capacity(group, min_size=2, provider=f"{group}Provider")
+    for index, (ports, count, groups) in enumerate(services):
+        stack.task(f"Task{index}", [(p, p, "tcp") for p in sorted(ports)])
+        desired = count if count is not None else {"Fn::ImportValue": f"Count{index}"}
+        stack.service(f"Service{index}", f"Task{index}", desired=desired, strategy=[f"{g}Provider" for g in groups])
+    placed = [i for i in static_port_facts(build_model([stack.loaded()])).placed if not i.service.daemon]
+    sharing = deployment_port_deadlock.Sharing(placed)
+    limit = deployment_port_deadlock.SMALL_UNION if walked else -1  # walk the services, or use bit sets
+    for item in placed:
+        keys = [(m.asg, p) for m in item.pool.members for p in item.ports]
+        # WHEN summed THEN each other service on any of the (group, port) pairs counts once, at its count
+        others = [o for o in placed if o.key != item.key and any((m.asg, p) in keys for m in o.pool.members for p in o.ports)]
+        known = sum(max(o.service.desired_count, 0) for o in others if isinstance(o.service.desired_count, int))
+        unknown = any(not isinstance(o.service.desired_count, int) for o in others)
+        with mock.patch.object(deployment_port_deadlock, "SMALL_UNION", limit):
+            assert sharing.tasks(keys, item.key) == (known, unknown)
 
 
 def test_deadlock_of_other_deployment_controllers_is_not_the_rolling_one() -> None:

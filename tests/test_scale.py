@@ -157,6 +157,21 @@ def test_25000_services_sharing_a_pool_of_40_ports(pools: dict[str, Path], name:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("instances", [2_100, 20])
+def test_25000_services_deploying_with_the_rolling_defaults(tmp_path: Path, instances: int) -> None:
+    # GIVEN the same 25,000 services, deployed with ECS's rolling defaults (100 %, 200 %): the deadlock
+    # rule sums, for each one, the tasks of every service sharing one of its ports (over 120 s once)
+    scale_inputs.shared_pool(str(tmp_path), 25_000, instances=instances, rolling=True)
+    # WHEN checked THEN it answers within the goal
+    check = run("check", tmp_path, "--format", "json", limit=SCALE_LIMIT)
+    deadlocked = {f["resource"] for f in findings(check) if f["rule"] == "deployment-port-deadlock"}
+    if instances == 20:
+        # and on 20 instances, where every port is held by far more tasks than instances, every
+        # deployment is blocked, as every service is overcommitted
+        assert len(deadlocked) == 25_000 and errors(check) == deadlocked
+
+
+@pytest.mark.slow
 def test_a_200_mb_assembly_stays_under_1_5_gb(tmp_path: Path) -> None:
     # GIVEN a 200 MB cloud assembly shaped like CDK's output (32,000 services in 3,200 clusters)
     summary = generate(str(tmp_path), 32_000, seed=1)
