@@ -18,13 +18,14 @@ from typing import Any, Dict, List, Optional
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_check, bench_synth, bench_tests  # noqa: E402
+from benchmarks import bench_check, bench_scale, bench_synth, bench_tests  # noqa: E402
 from benchmarks.common import machine_info, progress  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
 
-def _goals(check: Dict[str, Any], synth: Dict[str, Any], tests: Dict[str, Any]) -> List[List[str]]:
+def _goals(check: Dict[str, Any], synth: Dict[str, Any], tests: Dict[str, Any],
+           scale: Dict[str, Any]) -> List[List[str]]:
     def verdict(ok: bool) -> str:
         return "met" if ok else "**MISSED**"
 
@@ -47,6 +48,15 @@ def _goals(check: Dict[str, Any], synth: Dict[str, Any], tests: Dict[str, Any]) 
                  f"runs spread {noise(synth['large']['large_none']['times']):.0f} %)",
                  verdict(synth["plugin_percent_large"] < bench_synth.GOAL_PLUGIN_PERCENT)])
     rows.append(["test suite < 2 min", f"{tests['wall']:.1f} s", verdict(tests["goal_met"])])
+    for row in scale["rows"]:
+        if "peak_goal" in row:
+            rows.append([f"{row['label']}: peak < {row['peak_goal'] / 1024:.1f} GB", f"{row['peak']:.0f} MB",
+                         verdict(row["goal_met"])])
+        else:
+            rows.append([f"{row['label']} < {row['goal']:.0f} s", f"{row['median']:.2f} s", verdict(row["goal_met"])])
+    compact = scale["compact"]
+    rows.append([f"check/parse at 10,000 services, compact templates <= {bench_scale.GOAL_RATIO:.0f}x",
+                 f"{compact['ratio']:.2f}x", verdict(compact["goal_met"])])
     return rows
 
 
@@ -100,7 +110,7 @@ def _missed_check(check: Dict[str, Any]) -> str:
 
 
 def render(machine: Dict[str, str], check: Dict[str, Any], synth: Dict[str, Any], tests: Dict[str, Any],
-           elapsed: float, quick: bool) -> str:
+           scale: Dict[str, Any], elapsed: float, quick: bool) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -115,7 +125,7 @@ def render(machine: Dict[str, str], check: Dict[str, Any], synth: Dict[str, Any]
     ]
     lines += [f"| {key} | {value} |" for key, value in machine.items()]
     lines += ["", "## Goals", "", "| goal | measured | verdict |", "|---|---:|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in _goals(check, synth, tests)]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in _goals(check, synth, tests, scale)]
     lines += [
         "",
         "## 1. Port-plan check (CLI) against a bare JSON parse",
@@ -153,6 +163,14 @@ def render(machine: Dict[str, str], check: Dict[str, Any], synth: Dict[str, Any]
         "",
         bench_tests.report(tests),
         "",
+        "## 4. Scale and adversarial inputs",
+        "",
+        bench_scale.__doc__.split("\n\n")[1].strip(),
+        "",
+        f"Whole processes, {scale['runs']} runs each (the 200 MB assembly: {max(1, scale['runs'] // 2)}).",
+        "",
+        bench_scale.report(scale),
+        "",
     ]
     return "\n".join(lines)
 
@@ -172,17 +190,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         check = bench_check.run(sizes=bench_check.SIZES, runs=7)
         synth = bench_synth.run(runs=5, large_runs=5, cli_runs=3)
+    scale = bench_scale.run(runs=1 if args.quick else 5)
     tests = bench_tests.run()
     elapsed = time.monotonic() - started
     try:
         machine["Load average at end (1/5/15 min)"] = " / ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
         pass
-    text = render(machine, check, synth, tests, elapsed, args.quick)
+    text = render(machine, check, synth, tests, scale, elapsed, args.quick)
     Path(args.out).write_text(text)
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": machine, "check": check, "synth": synth, "tests": tests},
-                                              indent=1))
+        raw = {"machine": machine, "check": check, "synth": synth, "tests": tests, "scale": scale}
+        Path(args.json).write_text(json.dumps(raw, indent=1))
     progress(f"wrote {args.out} in {elapsed / 60:.1f} min")
     return 0
 

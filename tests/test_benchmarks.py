@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import scale_inputs
 from benchmarks.bench_check import keep_command, parse_command
+from benchmarks.bench_scale import run_peak
 from benchmarks.bench_tests import parse_durations, parse_summary
 from benchmarks.common import median, overhead_percent, ratio
 from benchmarks.generate_assembly import KINDS, generate, logical_id
@@ -177,3 +179,48 @@ def test_pytest_durations_are_parsed():
     assert rows[1]["test"] == "tests/test_doors.py::test_rule[a b]"
     assert parse_summary(PYTEST_OUTPUT) == "1 failed, 5 passed in 35.21s"
     assert parse_summary("==== 3 passed in 1.00s (0:00:01) ====") == "3 passed in 1.00s (0:00:01)"
+
+
+# -- the scale inputs and the peak-memory probe ----------------------------------------------------------------
+
+
+def _services(directory: Path):
+    return [r for t in _templates(directory) for r in t["Resources"].values() if r["Type"] == "AWS::ECS::Service"]
+
+
+def _host_ports(directory: Path):
+    return [
+        {m["HostPort"] for c in r["Properties"]["ContainerDefinitions"] for m in c["PortMappings"]}
+        for t in _templates(directory) for r in t["Resources"].values() if r["Type"] == "AWS::ECS::TaskDefinition"
+    ]
+
+
+def test_the_shared_pool_draws_ports_from_the_pool(tmp_path):
+    scale_inputs.shared_pool(str(tmp_path), 60, instances=7, pool=10, per_service=3)
+    held = _host_ports(tmp_path)
+    assert len(_services(tmp_path)) == len(held) == 60
+    assert all(len(ports) == 3 and ports <= set(range(8000, 8010)) for ports in held)
+    assert len(set().union(*held)) == 10  # the services compete for the whole pool
+
+
+def test_the_ring_links_each_service_to_the_next(tmp_path):
+    scale_inputs.ring(str(tmp_path), 5, instances=2)
+    assert _host_ports(tmp_path) == [{8000, 8001}, {8001, 8002}, {8002, 8003}, {8003, 8004}, {8004, 8000}]
+
+
+def test_the_compact_assembly_is_clean_and_small_per_service(tmp_path):
+    written = scale_inputs.compact(str(tmp_path), 30, per_stack=10)
+    assert len(list(_templates(tmp_path))) == 3 and len(_services(tmp_path)) == 30
+    assert written / 30 < 1_000  # bytes per service: a service, its task definition, a share of the rest
+    code, result = _check(tmp_path)
+    assert code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["findings"] == []
+    assert report["summary"] == {"templates": 3, "services": 30, "decided": 30, "errors": 0, "warnings": 0}
+
+
+def test_peak_memory_is_the_commands_own():
+    # the probe starts the command from a small process of its own: the test process's memory is not counted
+    _, small = run_peak([sys.executable, "-c", "pass"], (0,))
+    _, large = run_peak([sys.executable, "-c", "block = bytearray(200_000_000); block[::4096] = b'x' * len(block[::4096])"], (0,))
+    assert small < 60 and 190 < large < 300

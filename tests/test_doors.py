@@ -85,6 +85,7 @@ def test_variant_fires_its_rule_and_its_compliant_twin_is_clean(variant, door, r
 
 REPORTED_ON_TYPES = {
     "service": {"AWS::ECS::Service"},
+    "service (or Auto Scaling group)": {"AWS::ECS::Service", "AWS::AutoScaling::AutoScalingGroup"},
     "task definition": {"AWS::ECS::TaskDefinition"},
     "target group": {"AWS::ElasticLoadBalancingV2::TargetGroup"},
     "security group": {"AWS::EC2::SecurityGroup"},

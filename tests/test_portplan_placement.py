@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import random
+import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
@@ -10,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from portplan_builders import Stack, check, rules_of
 
-from constructs_lib.portplan.placement import Demand, components, place
+from constructs_lib.portplan.placement import Demand, Layout, _splits, components, decide, place
 
 PORTS = (1001, 1002, 1003)
 
@@ -247,3 +249,104 @@ def test_constraints_and_scaling_maxima_equal_brute_force(instances: int, servic
     assert bool([f for f in errors if f not in at_maximum]) == (not fits)
     if fits:
         assert bool(at_maximum) == (not brute_force_fits(instances, as_specs(services, at_maximum=True)))
+
+
+# -- bounded work: no recursion that follows the input, counts as numbers, a budget ----------------------
+
+
+def splits_by_definition(room: Sequence[int], total: int) -> list[tuple[int, ...]]:
+    """Every way to take `total` from classes of `room` instances, fullest first (decreasing order)."""
+    ways = [c for c in itertools.product(*(range(r + 1) for r in room)) if sum(c) == total]
+    return sorted(ways, reverse=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(room=st.lists(st.integers(0, 4), max_size=5), total=st.integers(0, 12))
+def test_splits_are_every_way_fullest_first(room: list[int], total: int) -> None:
+    assert list(_splits(room, total)) == splits_by_definition(room, total)
+
+
+def test_splits_need_no_recursion() -> None:
+    # 2,000 classes of one instance each, 1,999 tasks: one split per class left out, no stack to overflow
+    assert sum(1 for _ in _splits([1] * 2_000, 1_999)) == 2_000
+
+
+def test_a_long_odd_ring_is_decided_without_recursion() -> None:
+    # GIVEN 1,001 services in a ring, each sharing one port with the next: an odd cycle needs 3 instances
+    ring = [demand(f"S{i}", 1, tcp(i, (i + 1) % 1_001)) for i in range(1_001)]
+    # THEN 3 instances fit (a greedy placement proves it), 2 do not or the search says it cannot tell:
+    # never a RecursionError, never a guess
+    assert place(ring, {"g": 3}).fits is True
+    assert place(ring, {"g": 2}).fits in (False, None)
+
+
+def test_counts_are_numbers_not_instances() -> None:
+    # GIVEN three services pairwise sharing a port, 400,000,000 tasks each, and a billion instances
+    triangle = [demand("A", 400_000_000, tcp(1, 2)), demand("B", 400_000_000, tcp(2, 3)), demand("C", 400_000_000, tcp(1, 3))]
+    # THEN every port is wanted 800,000,000 times, yet the three need 1,200,000,000 instances
+    assert place(triangle, {"g": 1_000_000_000}).fits is False
+    assert place(triangle, {"g": 1_200_000_000}).fits is True
+    assert place(triangle[:2], {"g": 1_000_000_000}).fits is True
+
+
+def test_a_clique_proves_overcommit_when_the_search_runs_out() -> None:
+    # GIVEN a triangle (1 task each, pairwise sharing a port) in a chain of services: not one clique,
+    # so the exact search would decide it; with no budget for it, the triangle still proves overcommit
+    chain = [demand("A", 1, tcp(1, 2)), demand("B", 1, tcp(2, 3)), demand("C", 1, tcp(1, 3)), demand("D", 1, tcp(3, 4)), demand("E", 1, tcp(4, 5))]
+    assert place(chain, {"g": 2}, budget=0).fits is False
+    assert place(chain, {"g": 2}).fits is False
+    # while an even cycle of the same size fits
+    cycle = [demand(f"P{i}", 1, tcp(i, i + 1)) for i in range(5)] + [demand("Q", 1, tcp(0, 5))]
+    assert place(cycle, {"g": 2}).fits is True
+
+
+def test_a_large_shared_pool_is_proven_by_a_greedy_placement() -> None:
+    # GIVEN 25,000 services each holding 3 of 40 ports: each port is wanted about 1,900 times
+    rng = random.Random(1)
+    pool = [demand(f"S{i}", 1, tcp(*rng.sample(range(40), 3))) for i in range(25_000)]
+    wanted = max(sum(1 for d in pool if ("tcp", p) in d.ports) for p in range(40))
+    started = time.perf_counter()
+    # THEN a few percent more instances than the most wanted port fit them, and fewer do not
+    assert place(pool, {"g": wanted + wanted // 20}).fits is True
+    assert place(pool, {"g": wanted - 1}).fits is False
+    assert time.perf_counter() - started < 10
+
+
+def layout_is_a_placement(layout: Layout, demands: Sequence[Demand], capacity: dict[Hashable, int]) -> bool:
+    """Every instance is accounted for, and every task holds its ports on an instance of its own."""
+    per_class: dict[Hashable, int] = {}
+    for cls, _, count in layout.blocks():
+        per_class[cls] = per_class.get(cls, 0) + count
+    if per_class != {c: n for c, n in capacity.items() if n > 0}:
+        return False
+    for port, index in layout.bits.items():
+        holding = sum(count for _, held, count in layout.blocks() if held >> index & 1)
+        if holding != sum(d.tasks for d in demands if port in d.ports and d.tasks > 0):
+            return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    capacity=st.fixed_dictionaries({"g": st.integers(0, 3), "h": st.integers(0, 2)}),
+    demands=st.lists(
+        st.builds(
+            lambda i, tasks, ports, classes: demand(f"D{i}", tasks, tcp(*ports), sorted(classes)),
+            st.integers(0, 10**6),
+            st.integers(0, 3),
+            st.frozensets(st.sampled_from(PORTS), min_size=1, max_size=3),
+            st.frozensets(st.sampled_from(["g", "h"]), min_size=1),
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda d: d.name,
+    ),
+)
+def test_steps_before_the_search_never_guess(capacity: dict[Hashable, int], demands: list[Demand]) -> None:
+    # WHEN only the necessary conditions and the greedy placement may answer
+    decision = decide(demands, capacity, search=False)
+    truth = brute_force_classes(capacity, demands)
+    # THEN what they answer is the truth, and a fit comes with a placement that is one
+    assert decision.verdict.fits in (truth, None)
+    if decision.verdict.fits:
+        assert decision.layout is not None and layout_is_a_placement(decision.layout, demands, capacity)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from unittest import mock
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from portplan_builders import Stack, balanced_app, check, link, ref, static_app
 
-from constructs_lib.portplan import build_model
+from constructs_lib.portplan import build_model, run_rules
+from constructs_lib.portplan.rules import contention
 from constructs_lib.portplan.plan import (
     build_plan,
     compute_fits,
+    fits_at_most,
+    is_over,
     read_plan,
     render_plan_markdown,
     render_plan_text,
@@ -42,7 +46,7 @@ def overcommitted(*stacks: Stack) -> set[str]:
 
 
 def over(data: dict[str, Any]) -> set[str]:
-    return {k for k, r in rows(data).items() if r["fits"] is not None and r["desired"] > r["fits"]}
+    return {k for k, r in rows(data).items() if is_over(r)}
 
 
 def sharing(instances: int, desired: tuple[int, ...], port: int = 8080) -> Stack:
@@ -240,6 +244,13 @@ def test_over_agrees_with_the_overcommit_rule(
     instances: list[int], services: list[tuple[set[int], int, bool, int]]
 ) -> None:
     # GIVEN random services (replica or daemon, on one group or all) sharing a few static ports
+    stack = random_stack(instances, services)
+    # THEN the rule reports exactly the services the plan shows over
+    assert overcommitted(stack) == over(plan_of(stack))
+
+
+def random_stack(instances: list[int], services: list[tuple[set[int], int, bool, int]]) -> Stack:
+    """Groups of `instances`, and services (ports, desired, daemon, which group) on them."""
     stack = Stack()
     stack.cluster()
     for index, size in enumerate(instances):
@@ -250,8 +261,132 @@ def test_over_agrees_with_the_overcommit_rule(
         if not daemon and group < len(instances):
             placement["strategy"] = [f"Provider{group}"]
         stack.service(f"Service{index}", f"Task{index}", **placement)
-    # THEN the rule reports exactly the services the plan shows over
-    assert overcommitted(stack) == over(plan_of(stack))
+    return stack
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    instances=st.lists(st.integers(0, 3), min_size=1, max_size=2),
+    services=st.lists(
+        st.tuples(
+            st.sets(st.sampled_from((8080, 8081, 8082, 8083)), min_size=1, max_size=3),
+            st.integers(0, 3),
+            st.sampled_from([False, False, False, True]),
+            st.integers(0, 1),
+        ),
+        min_size=2,
+        max_size=6,
+    ),
+)
+def test_without_a_budget_the_doors_still_agree_and_stay_sound(
+    instances: list[int], services: list[tuple[set[int], int, bool, int]]
+) -> None:
+    # GIVEN random services, decided with the whole budget (exactly, at these sizes) and with none
+    stack = random_stack(instances, services)
+    exact_findings, exact = check(stack), rows(plan_of(stack))
+    with mock.patch.object(contention, "PLAN_WORK", 0), mock.patch.object(contention, "GROUP_WORK_FLOOR", 0):
+        findings, bounded = check(stack), rows(plan_of(stack))
+    blamed = {f.resource for f in findings if f.rule == "static-port-overcommit" and f.severity == "error"}
+    # THEN the plan still shows over exactly the services the rule blames
+    assert {b for b in blamed if b.startswith("Service")} == over({"clusters": [{"services": list(bounded.values())}]})
+    # and what either says holds: a blamed service is over for certain, a range holds the exact number
+    assert {b for b in blamed if b.startswith("Service")} <= {
+        f.resource for f in exact_findings if f.rule == "static-port-overcommit"
+    }
+    for key, row in bounded.items():
+        if row.get("fits_range"):
+            low, high = row["fits_range"]
+            assert exact[key]["fits"] is not None and low <= exact[key]["fits"] <= high
+        else:
+            assert row["fits"] == exact[key]["fits"]
+    # and nothing the whole budget finds goes unsaid: an error, or an unverifiable warning, on the service
+    # or (when no one service can be singled out) an error on its capacity
+    said = {(f.rule, f.resource) for f in findings}
+    for finding in exact_findings:
+        if finding.rule == "static-port-overcommit" and finding.severity == "error":
+            assert (
+                ("static-port-overcommit", finding.resource) in said
+                or ("unverifiable", finding.resource) in said
+                or any(rule == "static-port-overcommit" and not r.startswith("Service") for rule, r in said)
+            )
+
+
+def test_the_plan_reads_the_placement_work_of_the_rules() -> None:
+    # GIVEN two services on tcp/8080 wanting 2 + 2 tasks on 3 instances: the rule decides every fit
+    plan = build_model([sharing(3, (2, 2)).loaded()])
+    with mock.patch.object(contention, "decide", wraps=contention.decide) as placed:
+        run_rules(plan)
+        by_rules = placed.call_count
+        # WHEN the plan is built from the same model THEN it places nothing again
+        data = build_plan(plan)
+        assert placed.call_count == by_rules > 0
+    assert over(data) == {"Service0", "Service1"}
+    # and a group that fits, which the rule leaves alone, is placed once, by the first door that asks
+    plan = build_model([sharing(5, (2, 2)).loaded()])
+    with mock.patch.object(contention, "decide", wraps=contention.decide) as placed:
+        build_plan(plan)
+        by_plan = placed.call_count
+        run_rules(plan)
+        build_plan(plan)
+        assert placed.call_count == by_plan
+
+
+def test_out_of_budget_the_plan_shows_sound_bounds() -> None:
+    # GIVEN A{1001,1002} x1, B{1002,1003} x1, C{1001,1003} x2 on 3 instances: 4 tasks pairwise in conflict
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=3)
+    for name, ports, count in (("A", (1001, 1002), 1), ("B", (1002, 1003), 1), ("C", (1001, 1003), 2)):
+        stack.task(f"{name}Task", [(p, p, "tcp") for p in ports])
+        stack.service(name, f"{name}Task", desired=count)
+    # WHEN decided exactly THEN A and B fit none beside what the others can run, C one
+    assert fits(stack) == {"A": 0, "B": 0, "C": 1}
+    # WHEN no placement search may run THEN the plan gives the bounds instead, which hold those numbers
+    with mock.patch.object(contention, "PLAN_WORK", 0), mock.patch.object(contention, "GROUP_WORK_FLOOR", 0):
+        data = plan_of(stack)
+    assert {k: (r["fits"], r["fits_range"]) for k, r in rows(data).items()} == {
+        "A": (None, [0, 1]),
+        "B": (None, [0, 1]),
+        "C": (None, [1, 2]),
+    }
+    # and none is over for certain (the rule blames the capacity: see test_portplan_rules)
+    assert over(data) == set()
+    lines = render_plan_text(data).splitlines()
+    assert lines[2].split()[-1] == "0-1" and lines[4].split()[-1] == "1-2"
+    assert lines[-1].strip().startswith("a-b: at least a and at most b fit")
+    assert "| 1-2 |" in render_plan_markdown(data)
+
+
+def test_out_of_budget_the_plan_bounds_the_fit_at_the_scaling_maximum_too() -> None:
+    # GIVEN the same triangle with C at 1 task, which auto scaling takes to 2: 3 tasks fit, 4 do not
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=3)
+    for name, ports in (("A", (1001, 1002)), ("B", (1002, 1003)), ("C", (1001, 1003))):
+        stack.task(f"{name}Task", [(p, p, "tcp") for p in ports])
+        stack.service(name, f"{name}Task", desired=1)
+    stack.scaling("C", 1, 2)
+    # WHEN decided exactly THEN at the maximum A and B fit none beside what the others can run, C one
+    exact = rows(plan_of(stack))
+    assert exact["C"]["fits_at_max"] == 1 and "fits_at_max_range" not in exact["C"]
+    assert {k for k, r in exact.items() if r["over_at_max"]} == {"C"}
+    # WHEN no placement search may run THEN fits_at_max gives way to sound bounds, as fits does
+    with mock.patch.object(contention, "PLAN_WORK", 0), mock.patch.object(contention, "GROUP_WORK_FLOOR", 0):
+        bounded = rows(plan_of(stack))
+        findings = [f for f in check(stack) if f.rule == "scaling-port-overcommit"]
+    assert bounded["C"]["fits_at_max"] is None and bounded["C"]["fits_at_max_range"] == [1, 2]
+    assert fits_at_most(bounded["C"], at_maximum=True) == 2
+    # and, C's bounds straddling its maximum, the scaling rule puts the certain overcommit on the capacity,
+    # so no service is OVER AT MAX
+    assert [(f.resource, f.severity) for f in findings] == [("Asg", "error")]
+    assert {k for k, r in bounded.items() if r["over_at_max"]} == set()
+
+
+def test_a_range_below_the_desired_count_is_over() -> None:
+    service = {"desired": 3, "fits": None, "fits_range": [1, 2], "ports": [{"host": 8080}]}
+    assert is_over(service)
+    assert not is_over({**service, "fits_range": [1, 3]})
+    assert fits_at_most(service) == 2 and fits_at_most({**service, "fits": 4}) == 4
 
 
 def test_blame_goes_to_the_services_that_do_not_fit() -> None:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from unittest import mock
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from portplan_builders import Stack, att, balanced_app, check, ids, ref, rules_of, static_app
 
 from constructs_lib.portplan import RULES, build_model
-from constructs_lib.portplan.rules import RULES_BY_ID
+from constructs_lib.portplan.rules import RULES_BY_ID, contention, deployment_port_deadlock
+from constructs_lib.portplan.rules.facts import static_port_facts
 
 
 def test_catalogue_ids_are_the_interface() -> None:
@@ -197,6 +204,63 @@ def test_overcommit_pairwise_conflicts_need_exact_placement() -> None:
     assert check(stack) == []
 
 
+@contextlib.contextmanager
+def without_budget() -> Iterator[None]:
+    """No work units for the exact placement searches: only bounds and greedy placements decide."""
+    with mock.patch.object(contention, "PLAN_WORK", 0), mock.patch.object(contention, "GROUP_WORK_FLOOR", 0):
+        yield
+
+
+def triangle(counts: tuple[int, int, int], instances: int) -> Stack:
+    """A{1,2}, B{2,3}, C{1,3} with `counts` tasks: pairwise sharing a port, one task per instance."""
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=instances)
+    for (name, ports), count in zip((("A", (1001, 1002)), ("B", (1002, 1003)), ("C", (1001, 1003))), counts):
+        stack.task(name, [(p, p, "tcp") for p in ports])
+        stack.service(f"{name}Service", name, desired=count)
+    return stack
+
+
+def test_overcommit_out_of_budget_blames_only_for_certain_and_warns_for_the_rest() -> None:
+    # GIVEN A (1 task) and B (2 tasks) on ports 8080 and 8082, and C (3 tasks) on 8080 and 8081, where a
+    # daemon holds 8081 on each of the 3 instances: C fits nowhere, A and B fit beside each other
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=3)
+    for name, ports, count in (("A", (8080, 8082), 1), ("B", (8080, 8082), 2), ("C", (8080, 8081), 3)):
+        stack.task(name, [(p, p, "tcp") for p in ports])
+        stack.service(f"{name}Service", name, desired=count)
+    stack.task("Agent", [(8081, 8081, "tcp"), (8083, 8083, "tcp")])
+    stack.service("Daemon", "Agent", daemon=True)
+    # WHEN decided exactly THEN only C is blamed
+    assert {f.resource for f in rules_of(check(stack), "static-port-overcommit")} == {"CService"}
+    # WHEN no search may run THEN C is still blamed (it has no instance at all), and A and B, which the
+    # bounds cannot clear, get a warning that names the budget instead of an error
+    with without_budget():
+        findings = check(stack)
+    assert {f.resource for f in rules_of(findings, "static-port-overcommit")} == {"CService"}
+    warned = {f.resource: f.message for f in rules_of(findings, "unverifiable")}
+    assert set(warned) == {"AService", "BService"}
+    assert "between 1 and 2 of its 2 tasks fit" in warned["BService"]
+    assert "ran out of its budget" in warned["AService"]
+
+
+def test_overcommit_out_of_budget_with_no_one_to_blame_reports_the_capacity() -> None:
+    # GIVEN the triangle with 1, 1 and 2 tasks on 3 instances: 4 tasks that pairwise conflict
+    stack = triangle((1, 1, 2), 3)
+    # WHEN decided exactly THEN the services whose tasks do not fit beside the others are blamed
+    exact = {f.resource for f in rules_of(check(stack), "static-port-overcommit")}
+    assert exact and exact <= {"AService", "BService", "CService"}
+    # WHEN no search may run THEN the overcommit is still certain (a clique of 4 tasks on 3 instances)
+    # but no one service can be singled out: the capacity carries the error
+    with without_budget():
+        findings = rules_of(check(stack), "static-port-overcommit")
+    assert [(f.resource, f.severity) for f in findings] == [("Asg", "error")]
+    assert "they need more than 3 instances, but capacity Stack/Asg/ASG has at most 3 instances" in findings[0].message
+    assert "could tell which services' tasks are the ones left over" in findings[0].message
+
+
 def test_overcommit_separate_clusters_do_not_compete() -> None:
     stack = Stack()
     stack.cluster("Cluster")
@@ -254,6 +318,44 @@ def test_deadlock_counts_other_services_holding_the_port() -> None:
     findings = rules_of(check(stack), "deployment-port-deadlock")
     assert ids(findings) == {("deployment-port-deadlock", "Service")}
     assert "4 tasks already hold" in findings[0].message
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    services=st.lists(
+        st.tuples(
+            st.sets(st.sampled_from((8080, 8081, 8082, 8083)), min_size=1, max_size=3),
+            st.one_of(st.integers(-1, 300), st.none()),
+            st.sampled_from([("Asg",), ("Asg", "Asg2"), ("Asg2",)]),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    walked=st.booleans(),
+)
+def test_deadlock_sums_each_sharing_service_once(
+    services: list[tuple[set[int], int | None, tuple[str, ...]]], walked: bool
+) -> None:
+    # GIVEN services on one or two groups holding static ports, some of unknown count (an import)
+    stack = Stack()
+    stack.cluster()
+    for group in ("Asg", "Asg2"):
+        stack.capacity(group, min_size=2, provider=f"{group}Provider")
+    for index, (ports, count, groups) in enumerate(services):
+        stack.task(f"Task{index}", [(p, p, "tcp") for p in sorted(ports)])
+        desired = count if count is not None else {"Fn::ImportValue": f"Count{index}"}
+        stack.service(f"Service{index}", f"Task{index}", desired=desired, strategy=[f"{g}Provider" for g in groups])
+    placed = [i for i in static_port_facts(build_model([stack.loaded()])).placed if not i.service.daemon]
+    sharing = deployment_port_deadlock.Sharing(placed)
+    limit = deployment_port_deadlock.SMALL_UNION if walked else -1  # walk the services, or use bit sets
+    for item in placed:
+        keys = [(m.asg, p) for m in item.pool.members for p in item.ports]
+        # WHEN summed THEN each other service on any of the (group, port) pairs counts once, at its count
+        others = [o for o in placed if o.key != item.key and any((m.asg, p) in keys for m in o.pool.members for p in o.ports)]
+        known = sum(max(o.service.desired_count, 0) for o in others if isinstance(o.service.desired_count, int))
+        unknown = any(not isinstance(o.service.desired_count, int) for o in others)
+        with mock.patch.object(deployment_port_deadlock, "SMALL_UNION", limit):
+            assert sharing.tasks(keys, item.key) == (known, unknown)
 
 
 def test_deadlock_of_other_deployment_controllers_is_not_the_rolling_one() -> None:

@@ -33,6 +33,7 @@ from .plan import (
     Sources,
     build_plan,
     cluster_groups,
+    fits_at_most,
     group_instances,
     short_name,
 )
@@ -119,14 +120,20 @@ class Diagram:
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
 
-    def path_of(self, element: str) -> str:
-        """The element's dotted D2 path through its groups."""
-        parents = {g.id: g.parent for g in self.groups}
-        parents.update({n.id: n.parent for n in self.nodes})
+    def path_of(self, element: str, parents: Mapping[str, str | None] | None = None) -> str:
+        """The element's dotted D2 path through its groups (`parents`: `parents()`, when at hand)."""
+        if parents is None:
+            parents = self.parents()
         parts = [element]
         while parents.get(parts[-1]) is not None:
             parts.append(parents[parts[-1]])  # type: ignore[arg-type]
         return ".".join(reversed(parts))
+
+    def parents(self) -> dict[str, str | None]:
+        """Every element's group, by id."""
+        found: dict[str, str | None] = {g.id: g.parent for g in self.groups}
+        found.update({n.id: n.parent for n in self.nodes})
+        return found
 
 
 # -- building -----------------------------------------------------------------------------------------
@@ -183,6 +190,7 @@ class _Builder:
             if closed is not None:
                 self.closed_listeners.add(((finding.template, finding.resource), int(closed.group(1))))
         self.diagram = Diagram()
+        self.edges: dict[tuple[str, str], Edge] = {}  # the diagram's edges by their two ends
         self.counter = 0
         self.client: str | None = None
 
@@ -209,17 +217,23 @@ class _Builder:
         return node
 
     def edge(self, source: str, target: str, flavor: str, tone: str | None = None, dashed: bool = False) -> None:
-        for edge in self.diagram.edges:
-            if (edge.source, edge.target) == (source, target):
-                edge.tone = _worse(edge.tone, tone)
-                return
-        self.diagram.edges.append(Edge(source, target, flavor, tone, dashed))
+        found = self.edges.get((source, target))
+        if found is not None:
+            found.tone = _worse(found.tone, tone)
+            return
+        edge = self.edges[(source, target)] = Edge(source, target, flavor, tone, dashed)
+        self.diagram.edges.append(edge)
 
     def name(self, origin: Origin) -> str:
         return short_name(origin.path, origin.logical_id, self.sources.stacks.get(origin.template, ""))
 
     def build(self) -> Diagram:
         clusters = {(c.origin.logical_id, self.sources.stacks.get(k[0], "")): k for k, c in self.plan.clusters.items()}
+        # Services by cluster; under None those whose cluster is not in the templates.
+        self.services_of: dict[Key | None, list[Service]] = defaultdict(list)
+        for service in self.plan.services.values():
+            home = service.cluster
+            self.services_of[home if isinstance(home, tuple) and home in self.plan.clusters else None].append(service)
         for entry in self.data["clusters"]:
             key = None
             if entry["id"] is not None:
@@ -240,13 +254,10 @@ class _Builder:
         if key is not None:
             tone, rules = self.marks.of([key])
             title = f"cluster {self.name(plan.clusters[key].origin)} (stack {entry['stack']})"
-            services = [s for s in plan.services.values() if s.cluster == key]
         else:
             tone, rules = None, []
             title = f"services of a cluster not in the templates given (stack {entry['stack']})"
-            services = [
-                s for s in plan.services.values() if not (isinstance(s.cluster, tuple) and s.cluster in plan.clusters)
-            ]
+        services = self.services_of.get(key, [])
         cluster_id = self.group("cluster", _with_rules(title, rules), "cluster", None, tone)
         slots = self.instances(key, cluster_id) if key is not None else {}
         by_row = {(s.origin.logical_id, s.origin.path): s for s in services}
@@ -369,7 +380,8 @@ class _Builder:
             for entry, tone in entries:
                 self.edge(entry, task.id, flavor, tone, dashed=True)
             return
-        desired, fits = row["desired"], row["fits"]
+        desired, fits = row["desired"], fits_at_most(row)  # exact, or the most that can fit when not decided
+        at_least = "at least " if row["fits"] is None and fits is not None else ""
         distinct = "distinctInstance" in row.get("placement_constraints", ())
         if static or service.daemon or distinct:
             # One task per instance whose ports are free, as many as fit; the rest wait PENDING.
@@ -384,8 +396,8 @@ class _Builder:
             if missing > 0 and (static or distinct):
                 plural = "s" if missing != 1 else ""
                 rules = [r for r in overcommit if r in (rule,)] or [rule]
-                self.pending(cluster_id, entries, flavor, f"{missing} task{plural} of {name} PENDING\n{why}", rules)
-            scaling, at_max = row.get("scaling"), row.get("fits_at_max")
+                self.pending(cluster_id, entries, flavor, f"{at_least}{missing} task{plural} of {name} PENDING\n{why}", rules)
+            scaling, at_max = row.get("scaling"), fits_at_most(row, at_maximum=True)
             if row.get("over_at_max") and scaling and isinstance(scaling["max"], int) and isinstance(at_max, int):
                 extra = scaling["max"] - at_max
                 rule = "scaling-port-overcommit" if static else "placement-constraint-overcommit"
@@ -394,7 +406,8 @@ class _Builder:
                     cluster_id,
                     entries,
                     flavor,
-                    f"{extra} more task{'s' if extra != 1 else ''} of {name} PENDING at its scaling maximum "
+                    f"{'at least ' if row.get('fits_at_max') is None else ''}{extra} more "
+                    f"task{'s' if extra != 1 else ''} of {name} PENDING at its scaling maximum "
                     f"({scaling['max']})\n{why}",
                     rules,
                 )
@@ -642,6 +655,7 @@ def to_d2(diagram: Diagram) -> str:
     for element in children[None]:
         emit(element, 0)
     lines.append("")
+    parents = diagram.parents()
     for edge in diagram.edges:
         color = COLORS[edge.tone] if edge.tone else COLORS.get(edge.flavor, COLORS["muted"])
         style = [f'style.stroke: "{color}"']
@@ -651,7 +665,7 @@ def to_d2(diagram: Diagram) -> str:
         if edge.dashed:
             style.append("style.stroke-dash: 4")
         body = "; ".join(style)
-        lines.append(f"{diagram.path_of(edge.source)} -> {diagram.path_of(edge.target)} {{{body}}}")
+        lines.append(f"{diagram.path_of(edge.source, parents)} -> {diagram.path_of(edge.target, parents)} {{{body}}}")
     return "\n".join(lines) + "\n"
 
 

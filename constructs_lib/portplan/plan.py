@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from ._gc import paused_gc
 from .intrinsics import Key, Unknown
-from .model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, PortPlan, Service, TemplatesOutOfOrder, build_model
+from .model import DEFAULT_DYNAMIC_RANGE, AutoScalingGroup, Pool, PortPlan, Service, TemplatesOutOfOrder, build_model
 from .parameters import ParameterValues
-from .placement import Demand, components
 from .reader import LoadedTemplate, iter_templates, load_templates
-from .rules.contention import fits_beside
+from .rules.contention import Contention, Fit, contention_groups
 from .rules.facts import (  # the rules' own view of static ports and constraints
     PlacedService,
     distinct_services,
@@ -157,20 +157,26 @@ def _forwarded(actions: Any) -> Iterator[str]:
 
 
 def compute_fits(plan: PortPlan, at_maximum: bool = False) -> dict[Key, int | None]:
-    """How many tasks of each service can run at once (None: unbounded or unknown), by service key;
-    `at_maximum`: with every service that auto scaling moves at its maximum."""
+    """How many tasks of each service can run at once (None: unbounded, unknown, or not decided
+    within the placement budget), by service key; `at_maximum`: with every service that auto
+    scaling moves at its maximum."""
+    return {key: fit.exact if isinstance(fit, Fit) else fit for key, fit in compute_fit_bounds(plan, at_maximum).items()}
+
+
+def compute_fit_bounds(plan: PortPlan, at_maximum: bool = False) -> dict[Key, Fit | int | None]:
+    """`compute_fits` with the bounds where the placement budget left the number open: an int when
+    exact, a `Fit` (at least `low`, at most `high`) when not, None when unbounded or unknown."""
     facts = static_port_facts(plan)
-    fits: dict[Key, int | None] = {key: None for key in plan.services}
+    fits: dict[Key, Fit | int | None] = {key: None for key in plan.services}
     holders = facts.holders
     for item in facts.placed:
         if item.service.daemon:
             fits[item.key] = _daemon_fits(item, holders)
-    replicas = [i for i in facts.placed if not i.service.daemon]
-    by_key: dict[Hashable, PlacedService] = {i.key: i for i in replicas}
-    demands = [Demand(i.key, 0, i.ports, _classes(i)) for i in replicas]
-    for group in components(demands):
-        items = [by_key[d.name] for d in group]
-        fits.update(_group_fits(items, holders, plan if at_maximum else None))
+    counts = None
+    if at_maximum:
+        counts = {i.key: peak_count(plan, i.service) for i in facts.placed if not i.service.daemon}
+    for group in contention_groups(plan, counts):
+        fits.update(_group_fits(group))
     for key, pool in plan.pools.items():
         if not pool.members and pool.excluded and not pool.doubts and not plan.services[key].daemon:
             fits[key] = 0  # memberOf rules out every instance (placement-constraint-overcommit)
@@ -178,13 +184,6 @@ def compute_fits(plan: PortPlan, at_maximum: bool = False) -> dict[Key, int | No
         if item.pool.members or not item.pool.excluded:
             fits[item.key] = item.pool.high  # one task per instance, and no other service competes
     return fits
-
-
-def _classes(item: PlacedService) -> frozenset[Hashable]:
-    classes: list[Hashable] = [m.asg for m in item.pool.members]
-    if item.pool.doubts:
-        classes.append(("capacity not in the templates", item.pool.cluster))
-    return frozenset(classes)
 
 
 def _daemon_fits(item: PlacedService, holders: Mapping[tuple[Key, Port], list[PlacedService]]) -> int | None:
@@ -200,51 +199,13 @@ def _daemon_fits(item: PlacedService, holders: Mapping[tuple[Key, Port], list[Pl
     return total
 
 
-def _group_fits(
-    items: list[PlacedService],
-    holders: Mapping[tuple[Key, Port], list[PlacedService]],
-    scaled: PortPlan | None = None,
-) -> Iterator[tuple[Key, int | None]]:
-    """Replica services that compete for ports: each one's largest count that fits beside the others."""
-    if any(i.pool.high is None for i in items):
-        for item in items:
-            yield item.key, None  # capacity beyond what the templates show could take any of them
-        return
-    capacity: dict[Hashable, int] = {}
-    for item in items:
-        for member in item.pool.members:
-            assert isinstance(member.instances, int)
-            capacity[member.asg] = max(capacity.get(member.asg, 0), member.instances, 0)
-    ports = frozenset().union(*(i.ports for i in items))
-    blocked: dict[Hashable, frozenset[Port]] = {
-        asg: frozenset(p for p in ports if (asg, p) in holders) for asg in capacity
-    }
-    counts = {i.key: peak_count(scaled, i.service) if scaled is not None else i.service.desired_count for i in items}
-    for item in items:
-        others = [i for i in items if i is not item]
-        if any(isinstance(counts[i.key], Unknown) for i in others):
-            yield item.key, None
-            continue
-        yield item.key, _largest_fit(item, others, capacity, blocked, counts)
-
-
-def _count(value: int | Unknown) -> int:
-    """A desired count known to be an integer (callers rule Unknown out first)."""
-    return max(value, 0) if isinstance(value, int) else 0
-
-
-def _largest_fit(
-    item: PlacedService,
-    others: list[PlacedService],
-    capacity: Mapping[Hashable, int],
-    blocked: Mapping[Hashable, frozenset[Port]],
-    counts: Mapping[Key, int | Unknown],
-) -> int | None:
-    """How many of the service's tasks fit beside whatever of the others' tasks (at `counts`) can run
-    (see rules.contention): the number the overcommit rule compares with the desired count."""
-    subject = Demand(item.key, 0, item.ports, _classes(item))
-    rest = [Demand(i.key, _count(counts[i.key]), i.ports, _classes(i)) for i in others]
-    return fits_beside(subject, rest, capacity, blocked)
+def _group_fits(group: Contention) -> Iterator[tuple[Key, Fit | int | None]]:
+    """Replica services that compete for ports: each one's largest count that fits beside whatever of
+    the others' tasks can run at the group's counts (see rules.contention), the number the overcommit
+    rules compare with the count, read from the same verdicts."""
+    for item in group.items:
+        fit = group.room(item.key)
+        yield item.key, fit.exact if fit is not None and fit.exact is not None else fit
 
 
 # -- the plan as data -----------------------------------------------------------------------------------
@@ -256,11 +217,11 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
     `stacks` maps a template's display name to its stack name (`read_plan` gives it); without it,
     the stack is the template's file name without its suffixes.
     """
-    fits = compute_fits(plan)
+    fits = compute_fit_bounds(plan)
     scaled: set[Key] = set()
-    fits_at_max: dict[Key, int | None] = {}
+    fits_at_max: dict[Key, Fit | int | None] = {}
     if plan.scaling:
-        fits_at_max = compute_fits(plan, at_maximum=True)
+        fits_at_max = compute_fit_bounds(plan, at_maximum=True)
         scaled = set(overcommitted_at_maximum(plan))
         for item in distinct_services(plan):  # placement-constraint-overcommit at the maximum
             most, room = peak_count(plan, item.service), fits.get(item.key)
@@ -298,34 +259,62 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
     return {"clusters": entries}
 
 
+class _ByCluster:
+    """The plan's capacity pools, registered Auto Scaling groups and service strategies by cluster,
+    indexed once per plan (asked for cluster by cluster, a scan of the whole plan each time would
+    make the plan quadratic in the number of clusters)."""
+
+    def __init__(self, plan: PortPlan) -> None:
+        self.pools: dict[Key, list[Pool]] = defaultdict(list)
+        seen: set[int] = set()
+        for pool in plan.pools.values():  # services placed alike share one pool: each once
+            if isinstance(pool.cluster, tuple) and id(pool) not in seen:
+                seen.add(id(pool))
+                self.pools[pool.cluster].append(pool)
+        self.registered: dict[Key, list[Key]] = defaultdict(list)
+        for key, group in plan.auto_scaling_groups.items():
+            if isinstance(group.cluster, tuple):
+                self.registered[group.cluster].append(key)
+        self.strategies: dict[Key, list[Any]] = defaultdict(list)
+        for service in plan.services.values():
+            if isinstance(service.cluster, tuple):
+                self.strategies[service.cluster].append(service.strategy)
+
+
+_INDEX: WeakKeyDictionary[PortPlan, _ByCluster] = WeakKeyDictionary()
+
+
+def _by_cluster(plan: PortPlan) -> _ByCluster:
+    found = _INDEX.get(plan)
+    if found is None:
+        found = _INDEX[plan] = _ByCluster(plan)
+    return found
+
+
 def cluster_groups(plan: PortPlan, cluster: Key) -> list[AutoScalingGroup]:
     """The Auto Scaling groups whose instances join `cluster`: registered by their user data, or in
     the capacity pool of one of its services; in a stable order."""
-    found: dict[Key, None] = {}
-    for key, group in plan.auto_scaling_groups.items():
-        if group.cluster == cluster:
-            found[key] = None
-    for pool in plan.pools.values():
-        if pool.cluster == cluster:
-            for member in pool.members:
-                found[member.asg] = None
+    index = _by_cluster(plan)
+    found: dict[Key, None] = dict.fromkeys(index.registered.get(cluster, ()))
+    for pool in index.pools.get(cluster, ()):
+        for member in pool.members:
+            found[member.asg] = None
     return [plan.auto_scaling_groups[k] for k in sorted(found)]
 
 
 def scaled_groups(plan: PortPlan, cluster: Key) -> dict[Key, bool]:
     """For each group of `cluster`: whether a service reaches it through managed scaling (MaxSize counts)."""
     scaled: dict[Key, bool] = {}
-    for pool in plan.pools.values():
-        if pool.cluster == cluster:
-            for member in pool.members:
-                scaled[member.asg] = scaled.get(member.asg, False) or member.scaled
+    for pool in _by_cluster(plan).pools.get(cluster, ()):
+        for member in pool.members:
+            scaled[member.asg] = scaled.get(member.asg, False) or member.scaled
     return scaled
 
 
 def group_instances(plan: PortPlan, cluster: Key, group: AutoScalingGroup) -> int | None:
     """The most instances the port plan counts on `group` for `cluster`'s services (None: unknown)."""
     counts = [
-        m.instances for p in plan.pools.values() if p.cluster == cluster for m in p.members if m.asg == group.origin.key
+        m.instances for p in _by_cluster(plan).pools.get(cluster, ()) for m in p.members if m.asg == group.origin.key
     ]
     if not counts:
         counts = [group.instances(False)]
@@ -347,7 +336,7 @@ def _capacity(plan: PortPlan, cluster: Key | None, groups: list[AutoScalingGroup
         low = low + max(base, 0) if low is not None and isinstance(base, int) else None
         most = group_instances(plan, cluster, group)
         high = high + most if high is not None and most is not None else None
-    if any(p.doubts for p in plan.pools.values() if p.cluster == cluster):
+    if any(p.doubts for p in _by_cluster(plan).pools.get(cluster, ())):
         high = None  # capacity the templates do not show may join
     return {
         "instances_min": low,
@@ -360,8 +349,7 @@ def _capacity(plan: PortPlan, cluster: Key | None, groups: list[AutoScalingGroup
 def _managed(plan: PortPlan, cluster: Key) -> bool | None:
     """Whether a capacity provider the cluster's services use (or its default strategy names) scales."""
     providers: set[Key] = set()
-    strategies = [s.strategy for s in plan.services.values() if s.cluster == cluster]
-    strategies.append(plan.clusters[cluster].default_strategy)
+    strategies = [*_by_cluster(plan).strategies.get(cluster, ()), plan.clusters[cluster].default_strategy]
     unknown = False
     for strategy in strategies:
         if isinstance(strategy, Unknown):
@@ -393,8 +381,8 @@ def _dynamic_range(groups: list[AutoScalingGroup]) -> list[int] | None:
 def _service(
     plan: PortPlan,
     service: Service,
-    fits: int | None,
-    fits_at_max: int | None = None,
+    fits: Fit | int | None,
+    fits_at_max: Fit | int | None = None,
     over_at_max: bool = False,
     stacks: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -434,19 +422,30 @@ def _service(
     if target is not None:
         low, high = target.min_capacity, target.max_capacity
         scaling = {"min": low if isinstance(low, int) else None, "max": high if isinstance(high, int) else None}
-    return {
+    if scaling is None:
+        fits_at_max = None
+    row: dict[str, Any] = {
         "id": service.origin.logical_id,
         "path": service.origin.path,
         "network_mode": mode if isinstance(mode, str) else None,
         "desired": desired,
         "scaling": scaling,
         "ports": ports,
-        "fits": fits,
-        "fits_at_max": fits_at_max if scaling is not None else None,
-        "over_at_max": over_at_max,
-        "placement_constraints": constraints,
-        "stack": _stack(service.origin.template, stacks),
+        "fits": fits if not isinstance(fits, Fit) else None,
     }
+    if isinstance(fits, Fit):
+        row["fits_range"] = [fits.low, fits.high]
+    row["fits_at_max"] = fits_at_max if not isinstance(fits_at_max, Fit) else None
+    if isinstance(fits_at_max, Fit):
+        row["fits_at_max_range"] = [fits_at_max.low, fits_at_max.high]
+    row.update(
+        {
+            "over_at_max": over_at_max,
+            "placement_constraints": constraints,
+            "stack": _stack(service.origin.template, stacks),
+        }
+    )
+    return row
 
 
 def _stack(template: str, stacks: Mapping[str, str] | None) -> str:
@@ -495,10 +494,21 @@ def is_bounded(service: Mapping[str, Any]) -> bool:
     )
 
 
+def fits_at_most(service: Mapping[str, Any], at_maximum: bool = False) -> int | None:
+    """The most tasks of the service that fit: `fits`, else the upper end of `fits_range` (present
+    when the placement budget left the number open), else None; `at_maximum`: the same of
+    `fits_at_max` and `fits_at_max_range`."""
+    key = "fits_at_max" if at_maximum else "fits"
+    if service.get(key) is not None:
+        return service[key]  # type: ignore[no-any-return]
+    bounds = service.get(f"{key}_range")
+    return bounds[1] if bounds else None
+
+
 def is_over(service: Mapping[str, Any]) -> bool:
-    """Whether the service wants more tasks than fit."""
-    desired, fits = service["desired"], service["fits"]
-    return isinstance(desired, int) and isinstance(fits, int) and desired > fits
+    """Whether the service wants more tasks than fit (for certain: more than even the upper bound)."""
+    desired, most = service["desired"], fits_at_most(service)
+    return isinstance(desired, int) and isinstance(most, int) and desired > most
 
 
 def desired_text(service: Mapping[str, Any]) -> str:
@@ -522,6 +532,9 @@ def flag_text(service: Mapping[str, Any]) -> str:
 def _fits_text(service: Mapping[str, Any]) -> str:
     if service["fits"] is not None:
         return str(service["fits"])
+    bounds = service.get("fits_range")
+    if bounds:
+        return f"{bounds[0]}-{bounds[1]}"
     return "?" if is_bounded(service) else "any"
 
 
@@ -574,12 +587,17 @@ def _rows(cluster: Mapping[str, Any]) -> list[list[str]]:
 
 
 def _notes(cluster: Mapping[str, Any]) -> list[str]:
-    unknown = [s for s in cluster["services"] if s["fits"] is None and is_bounded(s)]
+    notes = []
+    if any(s.get("fits_range") for s in cluster["services"]):
+        notes.append(
+            "a-b: at least a and at most b fit; the exact placement ran out of its budget (the bounds are sound)"
+        )
+    unknown = [s for s in cluster["services"] if s["fits"] is None and not s.get("fits_range") and is_bounded(s)]
     if not unknown:
-        return []
+        return notes
     if cluster["capacity"]["instances_max"] is None:
-        return ["? capacity unknown: the templates do not bound the instances (run `check` for the reasons)"]
-    return ["? not decidable from the templates given (run `check` for the reasons)"]
+        return [*notes, "? capacity unknown: the templates do not bound the instances (run `check` for the reasons)"]
+    return [*notes, "? not decidable from the templates given (run `check` for the reasons)"]
 
 
 _HEADERS = ["SERVICE", "MODE", "DESIRED", "PORTS", "FITS", ""]
@@ -655,7 +673,9 @@ __all__ = [
     "build_plan",
     "capacity_text",
     "cluster_groups",
+    "compute_fit_bounds",
     "compute_fits",
+    "fits_at_most",
     "group_instances",
     "port_text",
     "read_plan",

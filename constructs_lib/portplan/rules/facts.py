@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from ..intrinsics import Key, Unknown
 from ..model import Pool, Port, PortMapping, PortPlan, Service, TaskDefinition
+
+if TYPE_CHECKING:
+    from .contention import ContentionGroups
 
 
 class PlacedService:
@@ -45,10 +49,12 @@ class StaticPortFacts:
     `placed`: services on EC2 capacity whose tasks hold static host ports (scheduling known);
     `undecided`: those whose scheduling strategy is unknown; `holders`: (Auto Scaling group, port) ->
     the DAEMON services holding it on every instance; `links`: (service, dynamically mapped
-    container port, its target group) for every balanced service.
+    container port, its target group) for every balanced service; `contention`: the groups of
+    services that compete for static ports, with their placement verdicts per scenario, filled on
+    first use by `contention.contention_groups` (the rules and the plan read the same ones).
     """
 
-    __slots__ = ("placed", "undecided", "holders", "links")
+    __slots__ = ("placed", "undecided", "holders", "links", "contention")
 
     def __init__(
         self,
@@ -61,6 +67,7 @@ class StaticPortFacts:
         self.undecided = undecided
         self.holders = holders
         self.links = links
+        self.contention: ContentionGroups | None = None
 
 
 _FACTS: WeakKeyDictionary[PortPlan, StaticPortFacts] = WeakKeyDictionary()

@@ -8,16 +8,17 @@ from weakref import WeakKeyDictionary
 from ..findings import ERROR, Finding
 from ..intrinsics import Key, Unknown
 from ..model import PortPlan
+from .contention import contention_of, desired_counts
 from .facts import PlacedService, scaling_maximum, static_port_facts
 from .rule import Rule
-from .static_port_overcommit import Scenario, contending_groups, desired_counts, judge, pessimistic_fit, room_beside
+from .static_port_overcommit import Scenario, contending_groups, judge, room_beside
 from .unverifiable import unverifiable
 from .wording import describe_ports, list_names, plural
 
 RULE = Rule(
     id="scaling-port-overcommit",
     severity=ERROR,
-    reported_on="service",
+    reported_on="service (or Auto Scaling group)",
     info="Service auto scaling can ask for more tasks with static host ports than their capacity can hold.",
     why="Scale-out stops at the instance count: the extra tasks stay PENDING (RESOURCE:PORTS) when load is highest.",
     fix="Lower MaxCapacity, map the port dynamically (hostPort 0), or let the capacity scale (managed scaling, a larger MaxSize).",
@@ -63,9 +64,10 @@ def check(plan: PortPlan) -> Iterator[Finding]:
         chosen=lambda group, blamed: (blamed & scaling.keys()) or blamed,
     )
     for group in contending_groups(plan, peaks):
-        if not any(item.key in scaling for item in group):
+        if not any(item.key in scaling for item in group.items):
             continue
-        if not pessimistic_fit(plan, group, desired):
+        at_desired = contention_of(plan, group.items[0].key, desired)
+        if at_desired is None or not at_desired.fits_for_certain:
             continue  # already too many at the desired counts: static-port-overcommit reports the group
         yield from judge(plan, group, scenario)
 
@@ -95,9 +97,9 @@ def _fix(
     targets = list_names(plan.scaling[i.key].origin.label for i in scaled)
     most = "what the capacity holds (the plan command shows how many fit)"
     if len(scaled) == 1:
-        room = room_beside(plan, scaled[0], group, desired)
+        room = room_beside(plan, scaled[0], desired)
         if room is not None:
-            most = str(room)
+            most = str(room.low)  # exact when decided; else the most that surely fit
     size = f"at least {needed}" if needed is not None else "larger"
     return (
         f"lower the MaxCapacity of scalable target {targets} to {most}, or map the container port dynamically "

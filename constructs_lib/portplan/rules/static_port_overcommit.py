@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 
 from ..findings import ERROR, Finding
 from ..intrinsics import Key, Unknown
 from ..model import Port, PortPlan
-from ..placement import Demand, Verdict, components, place
-from .contention import fits_beside
+from ..placement import Demand, Verdict, decide
+from .contention import Contention, Counts, Fit, contention_groups, contention_of, desired_counts
 from .facts import PlacedService, static_port_facts, virtual_class
 from .rule import Rule
 from .unverifiable import unverifiable
@@ -23,18 +23,17 @@ from .wording import (
     plural,
 )
 
+NAMES_SHOWN = 10
+"""Services (and ports) a message that names a whole group lists before it says how many more there are."""
+
 RULE = Rule(
     id="static-port-overcommit",
     severity=ERROR,
-    reported_on="service",
+    reported_on="service (or Auto Scaling group)",
     info="More tasks need a static host port on a capacity pool than it can have instances.",
     why="The extra tasks stay PENDING: no container instance has the port free (RESOURCE:PORTS).",
     fix="Map the port dynamically (hostPort 0), give the pool more instances, or run fewer tasks.",
 )
-
-
-Counts = Mapping[Hashable, "int | Unknown"]
-"""Tasks of each replica service (by service key) in the scenario judged."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,8 @@ class Scenario:
 
     `counts`: each replica service's tasks. `lead`: words put before a group's messages (empty for
     the desired counts). `fix`: the fix for a group's blamed services, given the capacity label and
-    the instances needed (None when unknown). `chosen`: which of the blamed services are reported.
+    the instances needed (None when unknown). `chosen`: which of the blamed (or undecided) services
+    are reported.
     """
 
     rule: Rule
@@ -53,13 +53,9 @@ class Scenario:
     chosen: Callable[[list[PlacedService], set[Hashable]], set[Hashable]] = lambda group, blamed: blamed
 
 
-def desired_counts(plan: PortPlan) -> dict[Hashable, int | Unknown]:
-    """Every placed replica service at its desired count."""
-    return {i.key: i.service.desired_count for i in static_port_facts(plan).placed if not i.service.daemon}
-
-
 def check(plan: PortPlan) -> Iterator[Finding]:
-    """More tasks need a host port on a pool than it has instances to offer (exact placement)."""
+    """More tasks need a host port on a pool than it has instances to offer (exact placement within a
+    budget, sound bounds past it: see rules.contention)."""
     facts = static_port_facts(plan)
     for item in facts.undecided:
         yield unverifiable(
@@ -73,40 +69,30 @@ def check(plan: PortPlan) -> Iterator[Finding]:
         yield from judge(plan, group, scenario)
 
 
-def contending_groups(plan: PortPlan, counts: Counts) -> list[list[PlacedService]]:
-    """The placed replica services that compete for ports, in groups judged together: all but the
-    services alone on their ports within a pool of known size that holds their `counts`."""
-    facts = static_port_facts(plan)
-    holders = facts.holders
-    classes: dict[int, frozenset[Hashable]] = {}  # pools are shared: their classes too
-    wanted: dict[tuple[Hashable, Port], int] = defaultdict(int)
-    replicas = []
-    for item in facts.placed:
-        if item.service.daemon:
-            continue
-        pool = item.pool
-        found = classes.get(id(pool))
-        if found is None:
-            members: list[Hashable] = [m.asg for m in pool.members]
-            if pool.doubts:
-                members.append(virtual_class(pool.cluster))
-            found = classes[id(pool)] = frozenset(members)
-        keys = [(c, p) for c in found for p in item.ports]
-        for key in keys:
-            wanted[key] += 1
-        replicas.append((item, found, keys))
-    demands = []
-    by_key: dict[Hashable, PlacedService] = {}
-    for item, found, keys in replicas:
-        count, high = counts[item.key], item.pool.high
-        alone = all(wanted[key] == 1 and key not in holders for key in keys)
-        if alone and type(count) is int and high is not None and count <= high:
-            continue  # one service alone on its ports, within a pool of known size
-        if not item.pool.members and item.pool.excluded and not item.pool.doubts:
-            continue  # memberOf rules out every instance: placement-constraint-overcommit says so
-        demands.append(Demand(item.key, 0, item.ports, found))
-        by_key[item.key] = item
-    return [[by_key[d.name] for d in group] for group in components(demands)]
+def contending_groups(plan: PortPlan, counts: Counts) -> list[Contention]:
+    """The groups of placed replica services that compete for ports, at `counts`, to judge: all but
+    a service alone on its ports within a pool of known size that holds its count, and one whose
+    memberOf rules out every instance (placement-constraint-overcommit's)."""
+    holders = static_port_facts(plan).holders
+    found = []
+    for group in contention_groups(plan, counts):
+        if len(group.items) == 1:
+            only = group.items[0]
+            count, high = group.counts[0], only.pool.high
+            shared = any((m.asg, p) in holders for m in only.pool.members for p in only.ports)
+            if not shared and type(count) is int and high is not None and count <= high:
+                continue  # one service alone on its ports, within a pool of known size
+            if not only.pool.members and only.pool.excluded and not only.pool.doubts:
+                continue  # memberOf rules out every instance: placement-constraint-overcommit says so
+        found.append(group)
+    return found
+
+
+def _group_ports(items: list[PlacedService]) -> str:
+    """The static ports of a group's services, the first `NAMES_SHOWN` of them in full."""
+    ports = sorted(frozenset().union(*(i.ports for i in items))) if items else []
+    shown = describe_ports(ports[:NAMES_SHOWN])
+    return shown + (f" and {len(ports) - NAMES_SHOWN} more" if len(ports) > NAMES_SHOWN else "")
 
 
 def _daemon_conflicts(plan: PortPlan, holders: dict[tuple[Key, Port], list[PlacedService]]) -> Iterator[Finding]:
@@ -135,136 +121,57 @@ def _daemon_conflicts(plan: PortPlan, holders: dict[tuple[Key, Port], list[Place
             )
 
 
-def pessimistic_fit(plan: PortPlan, group: list[PlacedService], counts: Counts) -> bool:
-    """Whether the group certainly fits at `counts` (known counts, the pools' certain instances)."""
-    holders = static_port_facts(plan).holders
-    low: dict[Hashable, int] = defaultdict(int)
-    for item in group:
-        for member in item.pool.members:
-            if isinstance(member.instances, int):
-                low[member.asg] = max(low[member.asg], member.instances)
-    if any(isinstance(counts[i.key], Unknown) for i in group):
-        return False
-    blocked = {a: frozenset(p for item in group for p in item.ports if (a, p) in holders) for a in low}
-    demands = [
-        Demand(i.key, counts[i.key], i.ports, frozenset(m.asg for m in i.pool.members))  # type: ignore[arg-type]
-        for i in group
-    ]
-    return place(demands, low, blocked).fits is True
-
-
-def fits_at(plan: PortPlan, group: list[PlacedService], counts: Counts) -> bool | None:
-    """Whether the group's tasks at `counts` fit: True certainly, False certainly not (even on the most
-    instances the templates allow), None when the templates leave it open."""
-    if pessimistic_fit(plan, group, counts):
+def fits_at(group: Contention) -> bool | None:
+    """Whether the group's tasks at its counts fit: True certainly, False certainly not (even on the
+    most instances the templates allow), None when the templates or the budget leave it open."""
+    if group.fits_for_certain:
         return True
-    holders = static_port_facts(plan).holders
-    big = sum(c for i in group if isinstance(c := counts[i.key], int) and c > 0) + 1
-    capacity: dict[Hashable, int] = {}
-    for item in group:
-        for member in item.pool.members:
-            size = member.instances if isinstance(member.instances, int) else big
-            capacity[member.asg] = max(capacity.get(member.asg, 0), size)
-        if item.pool.doubts:
-            capacity[virtual_class(item.pool.cluster)] = big
-    if any(isinstance(counts[i.key], Unknown) for i in group):
+    if group.unknown_tasks:
         return None
-    blocked = {a: frozenset(p for item in group for p in item.ports if (a, p) in holders) for a in capacity}
-    demands = [
-        Demand(
-            i.key,
-            counts[i.key],  # type: ignore[arg-type]
-            i.ports,
-            frozenset([m.asg for m in i.pool.members] + ([virtual_class(i.pool.cluster)] if i.pool.doubts else [])),
-        )
-        for i in group
-    ]
-    verdict = place(demands, capacity, blocked).fits
-    return None if verdict is not False else False
+    return False if group.verdict.fits is False else None
 
 
-def room_beside(plan: PortPlan, item: PlacedService, group: list[PlacedService], counts: Counts) -> int | None:
-    """How many tasks of `item` fit beside the rest of `group` at `counts` (see contention.fits_beside);
-    None when the capacity or a count is unknown."""
+def room_beside(plan: PortPlan, item: PlacedService, counts: Counts) -> Fit | None:
+    """How many tasks of `item` fit beside the others of its group at `counts` (see contention.Contention.room);
+    None when the capacity or another's count is unknown."""
+    group = contention_of(plan, item.key, counts)
+    return group.room(item.key) if group is not None else None
+
+
+def judge(plan: PortPlan, group: Contention, scenario: Scenario) -> Iterator[Finding]:
+    """Decide one group of services that compete for ports at its scenario's counts: pessimistic,
+    then optimistic view."""
     holders = static_port_facts(plan).holders
-    capacity: dict[Hashable, int] = {}
-    for other in group:
-        if other.pool.high is None:
-            return None
-        for member in other.pool.members:
-            capacity[member.asg] = max(capacity.get(member.asg, 0), member.instances)  # type: ignore[arg-type]
-    others = [i for i in group if i is not item]
-    if any(isinstance(counts[i.key], Unknown) for i in others):
-        return None
-    blocked = {a: frozenset(p for i in group for p in i.ports if (a, p) in holders) for a in capacity}
-    subject = Demand(item.key, 0, item.ports, frozenset(m.asg for m in item.pool.members))
-    rest = [Demand(i.key, max(counts[i.key], 0), i.ports, frozenset(m.asg for m in i.pool.members)) for i in others]  # type: ignore[type-var]
-    return fits_beside(subject, rest, capacity, blocked)
-
-
-def judge(plan: PortPlan, group: list[PlacedService], scenario: Scenario) -> Iterator[Finding]:
-    """Decide one group of services that compete for ports: pessimistic, then optimistic scenario."""
-    holders = static_port_facts(plan).holders
-    counts = scenario.counts
-    views: dict[Key, list[int | Unknown]] = defaultdict(list)
-    for item in group:
-        for member in item.pool.members:
-            views[member.asg].append(member.instances)
-    known_tasks = sum(max(counts[i.key], 0) for i in group if isinstance(counts[i.key], int))  # type: ignore[type-var]
-    big = known_tasks + 1
-    low: dict[Hashable, int] = {a: max([v for v in vs if isinstance(v, int)] + [0]) for a, vs in views.items()}
-    high: dict[Hashable, int] = {
-        a: big if any(isinstance(v, Unknown) for v in vs) else low[a] for a, vs in views.items()
-    }
-    blocked: dict[Hashable, frozenset[Port]] = {
-        a: frozenset(p for item in group for p in item.ports if (a, p) in holders) for a in views
-    }
-    unknown_tasks = [i for i in group if isinstance(counts[i.key], Unknown)]
-    doubtful = bool(unknown_tasks) or any(i.pool.doubts for i in group) or high != low
-
-    def demands(optimistic: bool) -> list[Demand]:
-        result = []
-        for item in group:
-            tasks = counts[item.key]
-            classes: list[Hashable] = [m.asg for m in item.pool.members]
-            if optimistic and item.pool.doubts:
-                classes.append(virtual_class(item.pool.cluster))
-            result.append(Demand(item.key, tasks if isinstance(tasks, int) else 0, item.ports, frozenset(classes)))
-        return result
-
-    pessimistic = None if unknown_tasks else place(demands(False), low, blocked)
-    if pessimistic is not None and pessimistic.fits:
+    pessimistic = group.pessimistic
+    if pessimistic is not None and pessimistic.verdict.fits:
         return
-    if doubtful:
-        capacity: dict[Hashable, int] = dict(high)
-        capacity.update({virtual_class(i.pool.cluster): big for i in group if i.pool.doubts})
-        verdict = place(demands(True), capacity, blocked)
-    else:
-        assert pessimistic is not None
-        verdict, capacity = pessimistic, dict(low)
-    lead = scenario.lead(group)
+    verdict = group.verdict
+    items = group.items
     if verdict.fits is False:
-        blamed = scenario.chosen(group, _blamed(demands(doubtful), capacity, blocked))
-        yield from _overcommitted(plan, group, verdict, capacity, blocked, holders, blamed, scenario)
+        yield from _overcommitted(plan, group, verdict, holders, scenario)
         return
-    wanting = [i for i in group if isinstance(counts[i.key], Unknown) or counts[i.key] > 0]  # type: ignore[operator]
-    told = scenario.chosen(group, {i.key for i in wanting})
+    lead = scenario.lead(items)
+    wanting = [i for i, c in zip(items, group.counts, strict=True) if isinstance(c, Unknown) or c > 0]
+    told = scenario.chosen(items, {i.key for i in wanting})
     wanting = [i for i in wanting if i.key in told]
-    ports = describe_ports(frozenset().union(*(i.ports for i in wanting))) if wanting else ""
-    if verdict.fits is None or (pessimistic is not None and pessimistic.fits is None):
+    ports = _group_ports(wanting)
+    if verdict.fits is None or (pessimistic is not None and pessimistic.verdict.fits is None):
+        message = (
+            f"{lead}the placement search for the tasks needing {ports} ran out of its budget "
+            f"(services {list_names(i.service.origin.label for i in items)}): overcommit is not ruled out "
+            "(no greedy placement fits them all, and no port or set of services sharing ports is wanted by "
+            "more tasks than the instances offer)"
+        )
         for item in wanting:
             yield unverifiable(
-                item.service.origin,
-                f"{lead}the placement search for the tasks needing {ports} ran out of its budget "
-                f"(services {list_names(i.service.origin.label for i in group)}): overcommit is not ruled out",
-                "simplify the port plan (fewer shared static ports) or acknowledge this finding",
+                item.service.origin, message, "simplify the port plan (fewer shared static ports) or acknowledge this finding"
             )
         return
     reasons = [
-        f"the task count of {i.service.origin.label} is unknown ({counts[i.key].reason})"  # type: ignore[union-attr]
-        for i in unknown_tasks
+        f"the task count of {i.service.origin.label} is unknown ({group.count(i.key).reason})"  # type: ignore[union-attr]
+        for i in group.unknown_tasks
     ]
-    for item in group:
+    for item in items:
         reasons.extend(item.pool.reasons())
     for item in wanting:
         yield unverifiable(
@@ -275,71 +182,102 @@ def judge(plan: PortPlan, group: list[PlacedService], scenario: Scenario) -> Ite
         )
 
 
-def _blamed(demands: list[Demand], capacity: dict[Hashable, int], blocked: dict[Hashable, frozenset[Port]]) -> set[Hashable]:
-    """The services of an overcommitted group whose tasks do not all fit beside what the others can run
-    (see contention.fits_beside); one the search cannot decide is blamed, as the group is overcommitted."""
-    blamed = set()
-    for index, subject in enumerate(demands):
-        if subject.tasks <= 0:
-            continue
-        fits = fits_beside(subject, demands[:index] + demands[index + 1 :], capacity, blocked)
-        if fits is None or fits < subject.tasks:
-            blamed.add(subject.name)
-    return blamed
-
-
 def _overcommitted(
     plan: PortPlan,
-    group: list[PlacedService],
+    group: Contention,
     verdict: Verdict,
-    capacity: dict[Hashable, int],
-    blocked: dict[Hashable, frozenset[Port]],
     holders: dict[tuple[Key, Port], list[PlacedService]],
-    blamed: set[Hashable],
     scenario: Scenario,
 ) -> Iterator[Finding]:
-    counts = scenario.counts
+    """Blame the services whose tasks do not all fit beside what the others can run (at most `high`
+    fit, below their count); say `unverifiable` for those whose bounds straddle their count; when
+    the overcommit is certain but no service can be singled out, report it on the capacity."""
+    capacity, blocked = group.capacity, group.blocked
+    fits = group.fits()
+    tasks = {d.name: d.tasks for d in group.demands}
+    certain: set[Hashable] = {k for k, fit in fits.items() if tasks[k] > 0 and fit.high < tasks[k]}
+    blamed = scenario.chosen(group.items, certain) if certain else set()
+    wanting = [i for i in group.items if tasks[i.key] > 0 and isinstance(group.count(i.key), int)]
+    undecided = [i for i in wanting if i.key not in certain and fits[i.key].low < tasks[i.key]]
+    warned = scenario.chosen(group.items, {i.key for i in undecided}) if undecided else set()
     told: set[Hashable] = set()
     if verdict.port is not None:
         # Every port wanted by more tasks than instances offer it, not only the first one found.
-        for port in sorted(frozenset().union(*(i.ports for i in group))):
-            for finding in _port_overcommitted(plan, group, port, capacity, blocked, holders, blamed, scenario):
+        by_port: dict[Port, list[PlacedService]] = defaultdict(list)
+        for item in wanting:
+            for port in item.ports:
+                by_port[port].append(item)
+        for port in sorted(by_port):
+            for finding in _port_overcommitted(
+                plan, group, by_port[port], port, capacity, blocked, holders, blamed, scenario
+            ):
                 told.add((finding.template, finding.resource))  # the service's key
                 yield finding
-    if blamed <= told:
+    if blamed <= told and (blamed or not undecided):
+        yield from _undecided(group, [i for i in undecided if i.key in warned], fits, scenario)
         return
-    wanting = [i for i in group if isinstance(counts[i.key], int) and counts[i.key] > 0]  # type: ignore[operator]
     classes = {m.asg for i in wanting for m in i.pool.members}
     instances = sum(capacity.get(c, 0) for c in classes)
     label = describe_capacity(plan, classes)
-    tasks = sum(counts[i.key] for i in wanting)  # type: ignore[misc]
-    needed = _instances_needed(group, classes, capacity, blocked, instances, tasks, counts)
-    names = ", ".join(
-        f"{i.service.origin.label} ({plural(counts[i.key], 'task')})"  # type: ignore[arg-type]
-        for i in sorted(wanting, key=lambda i: i.service.origin.label)
-    )
-    ports = describe_ports(frozenset().union(*(i.ports for i in wanting)))
-    message = scenario.lead(group) + (
-        f"{tasks} tasks of services {names} need host ports {ports}, and tasks that share a port cannot share an "
+    total = sum(tasks[i.key] for i in wanting)
+    needed = _instances_needed(group, wanting, classes, instances, total)
+    shown = sorted(wanting, key=lambda i: i.service.origin.label)
+    names = ", ".join(f"{i.service.origin.label} ({plural(tasks[i.key], 'task')})" for i in shown[:NAMES_SHOWN])
+    if len(shown) > NAMES_SHOWN:
+        names += f" and {len(shown) - NAMES_SHOWN} more"
+    ports = _group_ports(wanting)
+    message = scenario.lead(group.items) + (
+        f"{total} tasks of services {names} need host ports {ports}, and tasks that share a port cannot share an "
         f"instance: they need {needed} instances, but capacity {label} has at most {plural(instances, 'instance')}: "
         + PENDING.format(port=min(p for i in wanting for p in i.ports)[1])
     )
     if scenario.fix is not None:
-        fix = scenario.fix(group, label, int(needed) if needed.isdigit() else None)
+        fix = scenario.fix(group.items, label, int(needed) if needed.isdigit() else None)
     else:
         fix = (
             "map the container ports dynamically (hostPort 0) behind the load balancer, or give capacity "
             f"{label} more instances (a higher MaxSize with managed scaling through a capacity provider), or run "
             "fewer tasks"
         )
-    for item in wanting:
-        if item.key in blamed and item.key not in told:
-            yield scenario.rule.finding(item.service.origin, message, fix)
+    if blamed:
+        for item in wanting:
+            if item.key in blamed and item.key not in told:
+                yield scenario.rule.finding(item.service.origin, message, fix)
+        yield from _undecided(group, [i for i in undecided if i.key in warned], fits, scenario)
+        return
+    # Overcommitted for certain, but the budget ran out before any one service could be singled out:
+    # the capacity carries the error.
+    message += (
+        "; the placement search ran out of its budget before it could tell which services' tasks are the "
+        "ones left over"
+    )
+    owners = [plan.auto_scaling_groups[c].origin for c in sorted(classes) if c in plan.auto_scaling_groups]
+    for origin in owners or [i.service.origin for i in undecided if i.key in warned]:
+        yield scenario.rule.finding(origin, message, fix)
+
+
+def _undecided(group: Contention, undecided: list[PlacedService], fits: dict[Key, Fit], scenario: Scenario) -> Iterator[Finding]:
+    """`unverifiable` for the services of an overcommitted group the budget left undecided."""
+    if not undecided:
+        return
+    names = list_names(i.service.origin.label for i in group.items)
+    lead = scenario.lead(group.items)
+    for item in undecided:
+        fit = fits[item.key]
+        count = group.count(item.key)
+        yield unverifiable(
+            item.service.origin,
+            f"{lead}its tasks share host ports {describe_ports(item.ports)} with services whose tasks do not all fit "
+            f"(services {names}); between {fit.low} and {fit.high} of its {count} tasks fit beside what the others "
+            "can run, and the placement search ran out of its budget before it could tell whether all of them do",
+            "simplify the port plan (fewer shared static ports) or acknowledge this finding",
+        )
 
 
 def _port_overcommitted(
     plan: PortPlan,
-    group: list[PlacedService],
+    group: Contention,
+    wanting: list[PlacedService],
     port: Port,
     capacity: dict[Hashable, int],
     blocked: dict[Hashable, frozenset[Port]],
@@ -347,21 +285,17 @@ def _port_overcommitted(
     blamed: set[Hashable],
     scenario: Scenario,
 ) -> Iterator[Finding]:
-    counts = scenario.counts
-    wanting = [
-        i for i in group if port in i.ports and isinstance(counts[i.key], int) and counts[i.key] > 0  # type: ignore[operator]
-    ]
     classes: set[Hashable] = {m.asg for i in wanting for m in i.pool.members}
-    # In the optimistic scenario a doubtful pool may also have instances the templates do not show.
+    # In the optimistic view a doubtful pool may also have instances the templates do not show.
     unseen = {virtual_class(i.pool.cluster) for i in wanting if i.pool.doubts} & capacity.keys()
-    needed = sum(counts[i.key] for i in wanting)  # type: ignore[misc]
+    needed = sum(group.count(i.key) for i in wanting)  # type: ignore[misc]
     offered = sum(capacity.get(c, 0) for c in classes if port not in blocked.get(c, ()))
     if needed <= offered + sum(capacity[c] for c in unseen):
         return
     instances = sum(capacity.get(c, 0) for c in classes)
     taken = instances - offered
     label = describe_capacity(plan, classes)
-    message = scenario.lead(group) + (
+    message = scenario.lead(group.items) + (
         f"{needed + taken} tasks need {describe_port(port)} on capacity {label}, which has at most "
         f"{plural(instances, 'instance')}"
     )
@@ -370,7 +304,7 @@ def _port_overcommitted(
         message += f" ({taken} of them are tasks of daemon service {list_names(daemons)}, one on every instance)"
     message += ": " + PENDING.format(port=port[1])
     if scenario.fix is not None and taken < instances:
-        fix = scenario.fix(group, label, needed + taken)
+        fix = scenario.fix(group.items, label, needed + taken)
     elif taken == instances:
         fix = (
             f"map the container port dynamically (hostPort 0) or pick another host port: a daemon service "
@@ -387,27 +321,26 @@ def _port_overcommitted(
             yield scenario.rule.finding(item.service.origin, message, fix)
 
 
-def _instances_needed(
-    group: list[PlacedService],
-    classes: set[Key],
-    capacity: dict[Hashable, int],
-    blocked: dict[Hashable, frozenset[Port]],
-    instances: int,
-    tasks: int,
-    counts: Counts,
-) -> str:
-    """The fewest instances that fit the group, for a single-group pool; else "more than N"."""
-    if len(classes) == 1:
-        only = next(iter(classes))
-        demands = [
-            Demand(i.key, counts[i.key], i.ports, frozenset(classes))  # type: ignore[arg-type]
-            for i in group
-            if isinstance(counts[i.key], int)
-        ]
-        for count in range(instances + 1, tasks + 1):
-            verdict = place(demands, {only: count}, blocked)
-            if verdict.fits:
-                return str(count)
-            if verdict.fits is None:
-                break
-    return f"more than {instances}"
+def _instances_needed(group: Contention, wanting: list[PlacedService], classes: set[Key], instances: int, tasks: int) -> str:
+    """The fewest instances that fit the group, for a single-group pool (a binary search over the
+    count, on the group's budget); else, or when the budget runs out, a bound."""
+    if len(classes) != 1 or group.budget.exhausted:
+        return f"more than {instances}"
+    only = next(iter(classes))
+    demands = [Demand(i.key, group.count(i.key), i.ports, frozenset(classes)) for i in wanting]  # type: ignore[arg-type]
+    low, high = instances + 1, max(tasks, instances + 1)
+    if decide(demands, {only: high}, group.blocked, group.budget).verdict.fits is not True:
+        return f"more than {instances}"
+    while low < high:  # `high` instances fit them, `low - 1` do not
+        if group.budget.exhausted:
+            return f"at least {low}"
+        middle = (low + high) // 2
+        verdict = decide(demands, {only: middle}, group.blocked, group.budget).verdict.fits
+        if verdict is None:
+            return f"at least {low}"
+        if verdict:
+            high = middle
+        else:
+            low = middle + 1
+    return str(low)
+
