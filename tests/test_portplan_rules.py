@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from unittest import mock
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from portplan_builders import Stack, att, balanced_app, check, ids, ref, rules_of, static_app
+from test_portplan_placement import brute_force_classes
 
 from constructs_lib.portplan import RULES, build_model
+from constructs_lib.portplan.placement import Demand
 from constructs_lib.portplan.rules import RULES_BY_ID, contention, deployment_port_deadlock
 from constructs_lib.portplan.rules.facts import static_port_facts
 
@@ -303,6 +305,58 @@ def test_deadlock_noncompliant_defaults_without_spare_instance() -> None:
 )
 def test_deadlock_compliant(tasks: int, instances: int, minimum: int, maximum: int) -> None:
     assert check(static_app(tasks=tasks, instances=instances, minimum=minimum, maximum=maximum)) == []
+
+
+def sharing_app(instances: int, own: tuple[int, ...], desired: int, others: list[tuple[tuple[int, ...], int]]) -> Stack:
+    """`Service` (host ports `own`, minimumHealthyPercent 100) beside services Other0.. on one group."""
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=instances)
+    stack.task("Task", [(p, p, "tcp") for p in own])
+    stack.service("Service", "Task", desired=desired, minimum=100, maximum=200)
+    for index, (ports, count) in enumerate(others):
+        stack.task(f"Other{index}", [(p, p, "tcp") for p in ports])
+        stack.service(f"OtherService{index}", f"Other{index}", desired=count)
+    return stack
+
+
+def test_deadlock_others_on_different_ports_may_share_an_instance() -> None:
+    # GIVEN Service on 8080 and 8081, one task on 3 instances; one task each holds 8080 and 8081
+    stack = sharing_app(3, (8080, 8081), 1, [((8080,), 1), ((8081,), 1)])
+    # THEN those two can share an instance, so a new task finds the third free: no deadlock
+    # (counting every task on its ports as an instance of its own would say 3 of 3 are taken)
+    assert rules_of(check(stack), "deployment-port-deadlock") == []
+    # AND when they cannot share one (both hold 8080), the deadlock is there
+    stuck = sharing_app(3, (8080, 8081), 1, [((8080, 9000), 1), ((8080, 8081), 1)])
+    [finding] = rules_of(check(stuck), "deployment-port-deadlock")
+    assert "which 3 tasks already hold on capacity Stack/Asg/ASG of at most 3 instances, and at most 1 task of " \
+        "it fit beside theirs" in finding.message
+    assert "spare instances (at least 4," in finding.fix
+
+
+@settings(max_examples=300, deadline=None)
+@example(instances=3, own={8080, 8081}, desired=1, others=[({8080}, 1), ({8081}, 1)])  # they may share one
+@given(
+    instances=st.integers(1, 3),
+    own=st.sets(st.sampled_from((8080, 8081, 8082)), min_size=1, max_size=2),
+    desired=st.integers(1, 2),
+    others=st.lists(st.tuples(st.sets(st.sampled_from((8080, 8081, 8082)), min_size=1, max_size=2),
+                              st.integers(0, 2)), max_size=3),
+)
+def test_deadlock_equals_brute_force(instances: int, own: set[int], desired: int,
+                                     others: list[tuple[set[int], int]]) -> None:
+    # GIVEN a rolling deployment that keeps every task (minimumHealthyPercent 100) beside other services
+    def demand(name: str, ports: set[int], tasks: int) -> Demand:
+        return Demand(name, tasks, frozenset(("tcp", p) for p in ports), frozenset({"g"}))
+
+    rest = [demand(f"O{i}", ports, count) for i, (ports, count) in enumerate(others)]
+    if not brute_force_classes({"g": instances}, [*rest, demand("S", own, desired)]):
+        return  # they do not fit even before the deployment: static-port-overcommit's finding
+    stack = sharing_app(instances, tuple(sorted(own)), desired, [(tuple(sorted(p)), c) for p, c in others])
+    stuck = not brute_force_classes({"g": instances}, [*rest, demand("S", own, desired + 1)])
+    # THEN the rule reports a deadlock exactly when no placement holds one more of its tasks
+    reported = {f.resource for f in rules_of(check(stack), "deployment-port-deadlock")}
+    assert ("Service" in reported) == stuck
 
 
 def test_deadlock_maximum_percent_forbids_an_extra_task() -> None:

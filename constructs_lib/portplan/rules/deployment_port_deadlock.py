@@ -157,7 +157,12 @@ def _replica_deadlock(
     item: PlacedService,
     sharing: Sharing,
     holders: dict[tuple[Key, Port], list[PlacedService]],
+    counts: dict[Hashable, int | Unknown] | None = None,
 ) -> Iterator[Finding]:
+    """Whether a rolling deployment can start a task (or stop one first): the others' tasks on its
+    ports counted first (enough when even that many leave an instance free), then, where they may
+    share instances, how many of its tasks fit beside whatever they can run (`contention`).
+    `counts` is the scenario (by default the desired counts)."""
     service = item.service
     desired, minimum, maximum = service.desired_count, service.minimum_healthy_percent, service.maximum_percent
     if isinstance(minimum, int) and minimum <= 0:
@@ -213,23 +218,46 @@ def _replica_deadlock(
         tasks = desired + found
         if high is not None and tasks >= high:
             break
-    if high is not None and high - tasks <= 0:
+    if not uncertain and item.pool.low - tasks > 0:
+        return  # even if every task on its ports held an instance of its own, one is free
+    # Tasks holding different ports of it may share an instance: the count above only bounds. Where
+    # others share its ports, ask how many of its tasks fit beside whatever they can run.
+    room = None
+    if tasks > desired and not uncertain:
+        contention = contention_of(plan, item.key, counts)
+        room = contention.room(item.key) if contention is not None else None
+    deadlocked = high is not None and high - tasks <= 0 and tasks == desired  # alone on its ports: exact
+    if room is not None:
+        deadlocked = room.high <= desired
+        if not deadlocked and room.low > desired:
+            return
+    if deadlocked:
+        assert high is not None
+        fitting = room.high if room is not None else high
+        beside = (
+            f", and at most {plural(fitting, 'task')} of it fit beside theirs" if room is not None else ""
+        )
         yield RULE.finding(
             service.origin,
             kept + f"every new task needs {describe_ports(item.ports)}, which {plural(tasks, 'task')} already "
             f"{'holds' if tasks == 1 else 'hold'} on "
-            f"capacity {label} of at most {plural(high, 'instance')}, so there is no instance to start one on" + hangs,
+            f"capacity {label} of at most {plural(high, 'instance')}{beside}, so there is no instance to start one on"
+            + hangs,
             f"lower minimumHealthyPercent to {_lower(lower)}, or give capacity {label} spare "
-            f"instances (at least {tasks + 1}, e.g. a higher MaxSize with managed scaling) and keep maximumPercent "
-            "above 100",
+            f"instances (at least {high + desired + 1 - fitting}, e.g. a higher MaxSize with managed scaling) and keep "
+            "maximumPercent above 100",
         )
-    elif uncertain or item.pool.low - tasks <= 0:
-        yield unverifiable(
-            service.origin,
-            f"cannot tell whether a rolling deployment finds a spare instance for {describe_ports(item.ports)}: "
-            + "; ".join(item.pool.reasons() or ("the desired count of a service sharing the port is unknown",)),
-            f"lower minimumHealthyPercent to {_lower(lower)} to rule the deadlock out",
-        )
+        return
+    if room is not None or (not uncertain and high is not None):
+        reasons: tuple[str, ...] = ("the placement search ran out of its budget",)
+    else:
+        reasons = item.pool.reasons() or ("the desired count of a service sharing the port is unknown",)
+    yield unverifiable(
+        service.origin,
+        f"cannot tell whether a rolling deployment finds a spare instance for {describe_ports(item.ports)}: "
+        + "; ".join(reasons),
+        f"lower minimumHealthyPercent to {_lower(lower)} to rule the deadlock out",
+    )
 
 
 def _daemon_deadlock(plan: PortPlan, item: PlacedService) -> Iterator[Finding]:
@@ -296,7 +324,9 @@ def _at_scaling_maximum(
     scaled = PlacedService(dataclasses.replace(item.service, desired_count=most), item.definition, item.pool)
     scaled.ports = item.ports
     lead = f"when service auto scaling holds it at its maximum of {plural(most, 'task')}, "
-    for finding in _replica_deadlock(plan, scaled, sharing, holders):
+    counts = dict(desired_counts(plan))
+    counts[item.key] = most
+    for finding in _replica_deadlock(plan, scaled, sharing, holders, counts):
         if finding.rule == RULE.id:
             yield dataclasses.replace(finding, message=lead + finding.message)
 
