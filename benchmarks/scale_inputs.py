@@ -40,17 +40,19 @@ def _ref(logical_id: str) -> Dict[str, Any]:
 
 
 def _stack(name: str, services: Iterable[Tuple[Ports, int]], *, min_size: int, max_size: int,
-           managed: bool, paths: bool = True, rolling: bool = False) -> Dict[str, Any]:
+           managed: bool, paths: bool = True, rolling: bool = False,
+           instance_type: str = "m7i.large") -> Dict[str, Any]:
     """One stack: cluster, group, provider, and a task definition and service per (ports, desired),
     with construct paths (``aws:cdk:path`` metadata) unless ``paths`` is False. The services deploy
     with minimumHealthyPercent 0 (no rolling-deployment deadlock to look for), or, with ``rolling``,
-    with ECS's defaults (100 %, 200 %: every service's deployment needs a spare instance)."""
+    with ECS's defaults (100 %, 200 %: every service's deployment needs a spare instance). Tasks
+    reserve 128 MiB; an m7i.large registers room for 60 of them."""
     resources: Dict[str, Any] = {
         "Cluster": {"Type": "AWS::ECS::Cluster", "Metadata": {"aws:cdk:path": f"{name}/Cluster/Resource"}},
         "Template": {
             "Type": "AWS::EC2::LaunchTemplate",
             "Properties": {"LaunchTemplateData": {
-                "InstanceType": "m7i.large",
+                "InstanceType": instance_type,
                 "UserData": {"Fn::Base64": {"Fn::Join": ["", [
                     "#!/bin/bash\necho ECS_CLUSTER=", _ref("Cluster"), " >> /etc/ecs/ecs.config"]]}},
             }},
@@ -153,9 +155,10 @@ def huge_capacity(outdir: str, *, max_size: int = 1_000_000_000, desired: int = 
 
 def ring(outdir: str, services: int, *, instances: int) -> int:
     """``services`` services in a ring, each sharing one static host port with the next: with an odd
-    count they need 3 instances, which no per-port count shows (every port is wanted twice)."""
+    count they need 3 instances, which no per-port count shows (every port is wanted twice). The
+    instances have memory for them all (m7i.8xlarge: about 125 GiB), so only the ports are in question."""
     chosen = [([(80, FIRST_PORT + i), (81, FIRST_PORT + (i + 1) % services)], 1) for i in range(services)]
-    body = _stack("Ring", chosen, min_size=instances, max_size=instances, managed=False)
+    body = _stack("Ring", chosen, min_size=instances, max_size=instances, managed=False, instance_type="m7i.8xlarge")
     return write_assembly(outdir, {"Ring": body})
 
 

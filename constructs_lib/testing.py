@@ -17,10 +17,12 @@ stack, so they never break a snapshot.
 Pin how many tasks of each service fit (the ``plan`` command's ``fits``) with::
 
     def test_port_plan(app_with_my_stack):
-        assert_port_plan(my_stack, fits={"StaticService": 2, "DynamicService": None})
+        assert_port_plan(my_stack, fits={"StaticService": 2, "DynamicService": 12})
 
-A key names a service by its logical id or by whole segments of its construct path; ``None``
-means nothing bounds the service by ports (dynamic mappings only).
+A key names a service by its logical id or by whole segments of its construct path; the value
+is how many of its tasks fit by ports, CPU, memory and ENIs together, or ``None`` when nothing
+bounds it (a task placed off EC2, or of unknown size, with dynamic mappings only) or the
+templates leave it open.
 """
 
 from __future__ import annotations
@@ -105,9 +107,9 @@ def assert_port_plan(scope: Any, *, fits: Mapping[str, Optional[int]]) -> Dict[s
     """Assert how many tasks of each named service fit at once; return the whole plan.
 
     ``fits`` maps a service, named by its logical id or by whole segments of its construct path
-    (``"StaticService"``, ``"MyStack/StaticService"``), to the expected ``fits``: an int, or
-    ``None`` where nothing bounds the service by ports. A name that matches no service, or more
-    than one, fails the assertion too.
+    (``"StaticService"``, ``"MyStack/StaticService"``), to the expected ``fits``: an int (by
+    ports, CPU, memory and ENIs together), or ``None`` where nothing bounds the service or the
+    number is left open. A name that matches no service, or more than one, fails the assertion too.
     """
     data = port_plan_of(scope)
     services = [service for cluster in data["clusters"] for service in cluster["services"]]

@@ -116,8 +116,10 @@ class Stack:
         provider: str | None = None,
         managed: bool | None = True,
         security_group: str | None = None,
+        instance_type: Any = "t3.micro",
     ) -> str:
-        """An Auto Scaling group registered to `cluster` (default: Ref Cluster), optionally with a provider."""
+        """An Auto Scaling group registered to `cluster` (default: Ref Cluster), optionally with a provider;
+        its instances are `instance_type` (t3.micro: 2 vCPUs, 1024 MiB)."""
         cluster = ref("Cluster") if cluster is None else cluster
         group_id = security_group or self.security_group(f"{logical_id}Sg")
         data = user_data(cluster, *settings)
@@ -131,7 +133,7 @@ class Stack:
             self.add(
                 f"{logical_id}Config",
                 "AWS::AutoScaling::LaunchConfiguration",
-                {"InstanceType": "t3.micro", "UserData": data, "SecurityGroups": [att(group_id, "GroupId")]},
+                {"InstanceType": instance_type, "UserData": data, "SecurityGroups": [att(group_id, "GroupId")]},
             )
             group_props["LaunchConfigurationName"] = ref(f"{logical_id}Config")
         else:
@@ -140,7 +142,7 @@ class Stack:
                 "AWS::EC2::LaunchTemplate",
                 {
                     "LaunchTemplateData": {
-                        "InstanceType": "t3.micro",
+                        "InstanceType": instance_type,
                         "UserData": data,
                         "SecurityGroupIds": [att(group_id, "GroupId")],
                     }

@@ -88,14 +88,20 @@ def test_labs_knob_selects_what_is_built():
 
 
 def test_port_plan_fits_one_static_task_per_instance(lab_stack):
-    # The static service fits exactly as many tasks as there can be instances; ports never bound
-    # the dynamic one.
+    # The static service fits exactly as many tasks as there can be instances; memory bounds the
+    # dynamic one: six tasks of 256 MiB beside a static task in each t3.small's 1996 MiB.
     from constructs_lib.testing import assert_port_plan
 
-    plan = assert_port_plan(lab_stack, fits={"StaticService": 2, "DynamicService": None})
+    plan = assert_port_plan(lab_stack, fits={"StaticService": 2, "DynamicService": 12})
     [cluster] = plan["clusters"]
     assert cluster["capacity"]["instances_max"] == 2
     assert cluster["dynamic_range"] == [32768, 60999]
+    assert cluster["offers"] == [{"instance_type": "t3.small", "cpu": 2048, "memory_mib": 1996, "awsvpc_enis": 2}]
+    rows = {s["id"]: s for s in cluster["services"]}
+    assert {key[:13]: (row["fits_by"], row["ask"]["memory_mib"]) for key, row in rows.items()} == {
+        "DynamicServic": ("memory", 256),
+        "StaticService": ("ports", 256),
+    }
 
 
 # Security of the lab: log writes and the key reach the lab's own log groups only.

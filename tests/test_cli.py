@@ -314,12 +314,12 @@ def test_plan_exits_0_even_when_a_service_is_over(
     if output == "json":
         clusters = json.loads(out)["clusters"]
         assert [(c["stack"], [(s["desired"], s["fits"]) for s in c["services"]]) for c in clusters] == [
-            ("Net", [(2, None)]),
+            ("Net", [(2, 6)]),  # dynamic ports: 6 tasks of 256 MiB in two t3.micro's 998 MiB
             ("Prod-Api", [(2, 1)]),
         ]
     elif output == "markdown":
         assert out.startswith("### Cluster `ClusterEB0386A7` (stack `Net`)\n")
-        assert "| `Prod/Api/Service` | bridge | 2 | `8080:80/tcp` | 1 | **OVER** |" in out
+        assert "| `Prod/Api/Service` | bridge | 2 | `8080:80/tcp` | 0/128 | 1 (ports) | **OVER** |" in out
     else:
         assert out.splitlines()[0].startswith("cluster ClusterEB0386A7 (stack Net): 2 instances")
         assert "8080:80/tcp" in out and out.count("OVER") == 1
@@ -328,7 +328,10 @@ def test_plan_exits_0_even_when_a_service_is_over(
 def test_plan_text_of_a_static_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "plan", static_app(tasks=2, instances=2).write(tmp_path))
     assert code == 0
-    assert out.splitlines()[2].split() == ["Service", "bridge", "2", "8080:80/tcp", "2"]
+    assert out.splitlines()[1].split() == ["offers", "t3.micro:", "2048", "CPU", "units,", "998", "MiB,", "1", "awsvpc"] + [
+        "ENI", "per", "instance", "for", "tasks"
+    ]
+    assert out.splitlines()[3].split() == ["Service", "bridge", "2", "8080:80/tcp", "0/128", "2", "(ports)"]
 
 
 @pytest.mark.parametrize(

@@ -97,10 +97,11 @@ def test_fits_beside_equals_its_definition(instances: int, subject: Demand, othe
 def test_plan_fits_at_the_maximum_equals_the_definition(
     instances: int, services: list[tuple[frozenset[int], int, int, bool]]
 ) -> None:
-    # GIVEN services (ports, desired, extra tasks auto scaling adds, distinctInstance) on one group
+    # GIVEN services (ports, desired, extra tasks auto scaling adds, distinctInstance) on one group of
+    # instances with memory for far more tasks than these (so the ports alone bind)
     stack = Stack()
     stack.cluster()
-    stack.capacity(min_size=instances)
+    stack.capacity(min_size=instances, instance_type="m7i.8xlarge")
     demands = []
     for index, (ports, desired, extra, distinct) in enumerate(services):
         stack.task(f"Task{index}", [(p, p, "tcp") for p in sorted(ports)] or [(80, 0, "tcp")])
@@ -112,12 +113,13 @@ def test_plan_fits_at_the_maximum_equals_the_definition(
     data = build_plan(build_model([stack.loaded()]))
     rows = {s["id"]: s for c in data["clusters"] for s in c["services"]}
     # THEN fits_at_max is the worst room beside what the others can run at their maxima (distinctInstance
-    # counting as a port of the service's own), and unbounded services have none
+    # counting as a port of the service's own), and services no port bounds are bound by memory alone
     for index, subject in enumerate(demands):
         row = rows[f"S{index}"]
         if not subject.ports:
-            assert row["fits_at_max"] is None
+            assert row["fits_at_max_by"] in (None, "memory")
             continue
+        assert row["fits_at_max_by"] == "ports"
         others = [d for d in demands if d is not subject]
         assert row["fits_at_max"] == brute_force_fits_beside(subject, others, {"g": instances})
 

@@ -178,10 +178,22 @@ def test_desired_capacity_counts_before_min_size() -> None:
     assert rows(data)["Service"]["fits"] == 3
 
 
-def test_dynamic_service_is_unbounded() -> None:
+def test_dynamic_service_is_bounded_by_memory_alone() -> None:
+    # GIVEN dynamic host ports: no port bounds the tasks, the instances' memory does (2 t3.micro,
+    # 998 MiB each registered, 128 MiB a task: 7 per instance)
     (row,) = rows(plan_of(balanced_app())).values()
     assert row["ports"] == [{"container": 80, "host": "dynamic", "protocol": "tcp"}]
-    assert row["fits"] is None
+    assert (row["fits"], row["fits_by"], row["ask"]) == (14, "memory", {"cpu": 0, "memory_mib": 128, "enis": 0})
+
+
+def test_dynamic_service_of_unknown_size_is_unbounded() -> None:
+    # GIVEN a task whose memory is a parameter nobody gave: nothing the plan knows bounds it
+    stack = balanced_app()
+    stack.parameters["Mem"] = {"Type": "Number"}
+    stack.props("Task")["ContainerDefinitions"][0]["Memory"] = ref("Mem")
+    (row,) = rows(plan_of(stack)).values()
+    assert (row["fits"], row["fits_by"], row["ask"]) == (None, None, None)
+    assert " any" in render_plan_text(plan_of(stack)).splitlines()[3]
 
 
 def test_unknown_capacity_gives_null_and_the_text_says_so() -> None:
@@ -352,9 +364,9 @@ def test_out_of_budget_the_plan_shows_sound_bounds() -> None:
     # and none is over for certain (the rule blames the capacity: see test_portplan_rules)
     assert over(data) == set()
     lines = render_plan_text(data).splitlines()
-    assert lines[2].split()[-1] == "0-1" and lines[4].split()[-1] == "1-2"
+    assert lines[3].split()[-2:] == ["0-1", "(ports)"] and lines[5].split()[-2:] == ["1-2", "(ports)"]
     assert lines[-1].strip().startswith("a-b: at least a and at most b fit")
-    assert "| 1-2 |" in render_plan_markdown(data)
+    assert "| 1-2 (ports) |" in render_plan_markdown(data)
 
 
 def test_out_of_budget_the_plan_bounds_the_fit_at_the_scaling_maximum_too() -> None:
@@ -418,15 +430,16 @@ def test_json_shape() -> None:
     data = json.loads(json.dumps(plan_of(stack)))
     assert list(data) == ["clusters"]
     (cluster,) = data["clusters"]
-    assert list(cluster) == ["id", "stack", "capacity", "dynamic_range", "services"]
+    assert list(cluster) == ["id", "stack", "capacity", "offers", "dynamic_range", "services"]
+    assert cluster["offers"] == [{"instance_type": "t3.micro", "cpu": 2048, "memory_mib": 998, "awsvpc_enis": 1}]
     assert (cluster["id"], cluster["stack"]) == ("Cluster", "Stack")
     assert list(cluster["capacity"]) == ["instances_min", "instances_max", "managed_scaling", "instance_types"]
     assert cluster["dynamic_range"] == [32768, 60999]
     assert [s["id"] for s in cluster["services"]] == ["Service", "StaticService"]
     for service in cluster["services"]:
         assert list(service) == [
-            "id", "path", "network_mode", "desired", "scaling", "ports", "fits", "fits_at_max", "over_at_max",
-            "placement_constraints", "stack",
+            "id", "path", "network_mode", "desired", "scaling", "ports", "ask", "fits", "fits_by", "fits_at_max",
+            "fits_at_max_by", "over_at_max", "placement_constraints", "stack",
         ]
         for port in service["ports"]:
             assert list(port) == ["container", "host", "protocol"]
@@ -437,8 +450,11 @@ def test_json_shape() -> None:
         "desired": 2,
         "scaling": None,
         "ports": [{"container": 80, "host": 8080, "protocol": "tcp"}],
+        "ask": {"cpu": 0, "memory_mib": 128, "enis": 0},
         "fits": 2,
+        "fits_by": "ports",
         "fits_at_max": None,
+        "fits_at_max_by": None,
         "over_at_max": False,
         "placement_constraints": [],
         "stack": "Stack",
@@ -486,11 +502,12 @@ def test_text_is_a_table() -> None:
     assert lines[0] == (
         "cluster Cluster (stack Stack): 2 instances, no managed scaling, t3.micro; dynamic range 32768-60999"
     )
-    assert lines[1].split() == ["SERVICE", "MODE", "DESIRED", "PORTS", "FITS"]
-    assert lines[2].split() == ["Service", "bridge", "2", "dyn:80/tcp", "any"]
-    assert lines[3].split() == ["StaticService/Service", "bridge", "3", "8080:80/tcp", "2", "OVER"]
+    assert lines[1] == "  offers t3.micro: 2048 CPU units, 998 MiB, 1 awsvpc ENI per instance for tasks"
+    assert lines[2].split() == ["SERVICE", "MODE", "DESIRED", "PORTS", "CPU/MiB", "FITS"]
+    assert lines[3].split() == ["Service", "bridge", "2", "dyn:80/tcp", "0/128", "12", "(memory)"]
+    assert lines[4].split() == ["StaticService/Service", "bridge", "3", "8080:80/tcp", "0/128", "2", "(ports)", "OVER"]
     # columns line up
-    assert lines[2].index("dyn:80/tcp") == lines[3].index("8080:80/tcp")
+    assert lines[3].index("dyn:80/tcp") == lines[4].index("8080:80/tcp")
 
 
 def test_markdown_is_a_heading_and_a_pipe_table() -> None:
@@ -498,10 +515,11 @@ def test_markdown_is_a_heading_and_a_pipe_table() -> None:
     lines = text.splitlines()
     assert lines[0] == "### Cluster `Cluster` (stack `Stack`)"
     assert lines[2].startswith("Capacity: 2 instances")
-    assert lines[4] == "| service | mode | desired | ports | fits | |"
-    assert lines[5] == "|---|---|--:|---|--:|---|"
-    assert lines[6] == "| `Service` | bridge | 2 | `dyn:80/tcp` | any |  |"
-    assert lines[7] == "| `StaticService/Service` | bridge | 3 | `8080:80/tcp` | 2 | **OVER** |"
+    assert lines[4] == "Offers t3.micro: 2048 CPU units, 998 MiB, 1 awsvpc ENI per instance for tasks."
+    assert lines[6] == "| service | mode | desired | ports | cpu/MiB | fits | |"
+    assert lines[7] == "|---|---|--:|---|--:|--:|---|"
+    assert lines[8] == "| `Service` | bridge | 2 | `dyn:80/tcp` | 0/128 | 12 (memory) |  |"
+    assert lines[9] == "| `StaticService/Service` | bridge | 3 | `8080:80/tcp` | 0/128 | 2 (ports) | **OVER** |"
 
 
 def test_empty_plan_says_so() -> None:

@@ -14,7 +14,7 @@ def ranged(*mappings: dict[str, Any], mode: str = "bridge", settings: tuple[str,
     stack = Stack()
     stack.cluster()
     stack.capacity(settings=settings)
-    stack.task("Task", containers=[{"Name": "web", "Image": "x", "PortMappings": list(mappings)}], mode=mode)
+    stack.task("Task", containers=[{"Name": "web", "Image": "x", "Memory": 128, "PortMappings": list(mappings)}], mode=mode)
     stack.service("Service", "Task")
     return stack
 

@@ -164,7 +164,7 @@ def test_assembly_stack_name_resolves_aws_stack_name(tmp_path: Path) -> None:
             "Task": {
                 "Type": "AWS::ECS::TaskDefinition",
                 "Properties": {
-                    "ContainerDefinitions": [{"Name": "web", "PortMappings": [{"ContainerPort": 80, "HostPort": 8080}]}]
+                    "ContainerDefinitions": [{"Name": "web", "Memory": 128, "PortMappings": [{"ContainerPort": 80, "HostPort": 8080}]}]
                 },
             },
             "Service": {

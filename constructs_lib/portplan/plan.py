@@ -37,7 +37,9 @@ from .rules.facts import (  # the rules' own view of static ports and constraint
     peak_count,
     static_port_facts,
 )
+from .rules.resource_facts import PORTS, ResourceFit, resource_facts, resource_fits
 from .rules.scaling_port_overcommit import overcommitted_at_maximum
+from .sizing import Offer, offer_of, task_ask
 
 Port = tuple[str, int]
 
@@ -186,6 +188,50 @@ def compute_fit_bounds(plan: PortPlan, at_maximum: bool = False) -> dict[Key, Fi
     return fits
 
 
+@dataclass(frozen=True)
+class Fits:
+    """How many tasks of a service fit by ports, CPU, memory and ENIs together: at least `low`, at most
+    `high`, and what binds (`by`: "ports", "CPU", "memory", "ENIs")."""
+
+    low: int
+    high: int
+    by: str
+
+
+def resource_fit_bounds(plan: PortPlan, at_maximum: bool = False) -> dict[Key, Fits]:
+    """Per service whose tasks something bounds, how many fit: the ports' count (`compute_fit_bounds`)
+    and the CPU, memory and ENIs' (rules.resource_facts), whichever is lower binding; the overcommit
+    rules read the same numbers. Services nothing bounds (or whose bound is unknown) are left out."""
+    found: dict[Key, Fits] = {}
+    ports = compute_fit_bounds(plan, at_maximum)
+    resources = resource_fits(plan, at_maximum)
+    for key in plan.services:
+        port = ports.get(key)
+        resource = resources.get(key)
+        bounds: list[tuple[int, int, str]] = []
+        if isinstance(port, Fit):
+            bounds.append((port.low, port.high, PORTS))
+        elif isinstance(port, int):
+            bounds.append((port, port, PORTS))
+        elif _port_bounded(plan, key):
+            continue  # a port bound the templates leave open: unknown, whatever the resources say
+        if resource is not None:
+            bounds.append((resource.low, resource.high, resource.binding))
+        if bounds:
+            tightest = min(bounds, key=lambda b: (b[1], b[2] != PORTS))  # a tie names the ports
+            found[key] = Fits(min(b[0] for b in bounds), tightest[1], tightest[2])
+    return found
+
+
+def _port_bounded(plan: PortPlan, key: Key) -> bool:
+    """Whether static ports (or distinctInstance) bound the service, so an unknown port count leaves it open."""
+    service = plan.services[key]
+    definition = plan.task_definitions.get(service.task_definition) if isinstance(service.task_definition, tuple) else None
+    return service.distinct_instance or (definition is not None and bool(definition.static_ports)) or (
+        definition is not None and bool(definition.doubts)
+    )
+
+
 def _daemon_fits(item: PlacedService, holders: Mapping[tuple[Key, Port], list[PlacedService]]) -> int | None:
     """A daemon runs on every instance of its pool but those where another daemon holds its port."""
     if item.pool.high is None:
@@ -217,16 +263,20 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
     `stacks` maps a template's display name to its stack name (`read_plan` gives it); without it,
     the stack is the template's file name without its suffixes.
     """
-    fits = compute_fit_bounds(plan)
+    fits = resource_fit_bounds(plan)
     scaled: set[Key] = set()
-    fits_at_max: dict[Key, Fit | int | None] = {}
+    fits_at_max: dict[Key, Fits] = {}
     if plan.scaling:
-        fits_at_max = compute_fit_bounds(plan, at_maximum=True)
+        fits_at_max = resource_fit_bounds(plan, at_maximum=True)
         scaled = set(overcommitted_at_maximum(plan))
         for item in distinct_services(plan):  # placement-constraint-overcommit at the maximum
             most, room = peak_count(plan, item.service), fits.get(item.key)
-            if isinstance(most, int) and isinstance(room, int) and most > room:
+            if isinstance(most, int) and room is not None and room.low == room.high and most > room.high:
                 scaled.add(item.key)
+        for key, fit in resource_fits(plan, at_maximum=True).items():  # resource-overcommit at the maximum
+            most = peak_count(plan, plan.services[key])
+            if isinstance(most, int) and fit.binding != PORTS and most > fit.high:
+                scaled.add(key)
     # Services by cluster; those whose cluster is not in the templates, by template.
     by_cluster: dict[tuple[Key | None, str], list[Service]] = defaultdict(list)
     for key, found in plan.clusters.items():
@@ -246,6 +296,7 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
                 "id": cluster[1] if cluster is not None else None,
                 "stack": _stack(template, stacks),
                 "capacity": _capacity(plan, cluster, groups),
+                "offers": _offers(groups),
                 "dynamic_range": _dynamic_range(groups),
                 "services": [
                     _service(
@@ -381,8 +432,8 @@ def _dynamic_range(groups: list[AutoScalingGroup]) -> list[int] | None:
 def _service(
     plan: PortPlan,
     service: Service,
-    fits: Fit | int | None,
-    fits_at_max: Fit | int | None = None,
+    fits: Fits | None,
+    fits_at_max: Fits | None = None,
     over_at_max: bool = False,
     stacks: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -431,13 +482,16 @@ def _service(
         "desired": desired,
         "scaling": scaling,
         "ports": ports,
-        "fits": fits if not isinstance(fits, Fit) else None,
+        "ask": _ask(plan, service, definition),
+        "fits": _exact(fits),
     }
-    if isinstance(fits, Fit):
+    if fits is not None and fits.low != fits.high:
         row["fits_range"] = [fits.low, fits.high]
-    row["fits_at_max"] = fits_at_max if not isinstance(fits_at_max, Fit) else None
-    if isinstance(fits_at_max, Fit):
+    row["fits_by"] = fits.by if fits is not None else None
+    row["fits_at_max"] = _exact(fits_at_max)
+    if fits_at_max is not None and fits_at_max.low != fits_at_max.high:
         row["fits_at_max_range"] = [fits_at_max.low, fits_at_max.high]
+    row["fits_at_max_by"] = fits_at_max.by if fits_at_max is not None else None
     row.update(
         {
             "over_at_max": over_at_max,
@@ -446,6 +500,36 @@ def _service(
         }
     )
     return row
+
+
+def _exact(fits: Fits | None) -> int | None:
+    return fits.high if fits is not None and fits.low == fits.high else None
+
+
+def _ask(plan: PortPlan, service: Service, definition: Any) -> dict[str, int] | None:
+    """What each task reserves on an EC2 instance (None: on Fargate, or not known)."""
+    if definition is None or service.origin.key not in plan.pools:
+        return None
+    ask = task_ask(definition)
+    if ask is None or isinstance(ask, Unknown):
+        return None
+    return {"cpu": ask.cpu, "memory_mib": ask.memory, "enis": ask.enis}
+
+
+def _offers(groups: list[AutoScalingGroup]) -> list[dict[str, Any]]:
+    """What an instance of each group offers ECS, one entry per distinct offer."""
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for group in groups:
+        offer = offer_of(group)
+        if isinstance(offer, Offer):
+            entry = {
+                "instance_type": offer.label,
+                "cpu": offer.cpu,
+                "memory_mib": offer.memory,
+                "awsvpc_enis": offer.enis,
+            }
+            found.setdefault(tuple(entry.values()), entry)
+    return list(found.values())
 
 
 def _stack(template: str, stacks: Mapping[str, str] | None) -> str:
@@ -487,10 +571,12 @@ def port_text(port: Mapping[str, Any]) -> str:
 
 
 def is_bounded(service: Mapping[str, Any]) -> bool:
-    """Whether a fixed host port (or one the templates leave open) or a distinctInstance constraint can
-    bound the service's tasks."""
-    return any(isinstance(p["host"], int) or p["host"] == UNKNOWN for p in service["ports"]) or (
-        "distinctInstance" in service.get("placement_constraints", ())
+    """Whether a fixed host port (or one the templates leave open), a distinctInstance constraint or
+    the instances' CPU, memory and ENIs (for a task placed on EC2) can bound the service's tasks."""
+    return (
+        any(isinstance(p["host"], int) or p["host"] == UNKNOWN for p in service["ports"])
+        or "distinctInstance" in service.get("placement_constraints", ())
+        or service.get("ask") is not None
     )
 
 
@@ -530,12 +616,35 @@ def flag_text(service: Mapping[str, Any]) -> str:
 
 
 def _fits_text(service: Mapping[str, Any]) -> str:
+    """`12 (memory)`, `2 (ports)`, `2-8 (memory)` when the placement left it open, `?`, or `any`."""
+    by = f" ({service['fits_by']})" if service.get("fits_by") else ""
     if service["fits"] is not None:
-        return str(service["fits"])
+        return f"{service['fits']}{by}"
     bounds = service.get("fits_range")
     if bounds:
-        return f"{bounds[0]}-{bounds[1]}"
+        return f"{bounds[0]}-{bounds[1]}{by}"
     return "?" if is_bounded(service) else "any"
+
+
+def ask_text(service: Mapping[str, Any]) -> str:
+    """`256/512`: the CPU units and MiB each task reserves on an instance (`+eni` for awsvpc); `-` off EC2
+    or unknown."""
+    ask = service.get("ask")
+    if not ask:
+        return "-"
+    return f"{ask['cpu']}/{ask['memory_mib']}" + ("+eni" if ask["enis"] else "")
+
+
+def offers_text(cluster: Mapping[str, Any]) -> str | None:
+    """`t3.small: 2048 CPU units, 1996 MiB, 2 awsvpc ENIs per instance`, one clause per offer; None without."""
+    offers = cluster.get("offers") or []
+    if not offers:
+        return None
+    return "; ".join(
+        f"{o['instance_type']}: {o['cpu']} CPU units, {o['memory_mib']} MiB, {o['awsvpc_enis']} awsvpc "
+        f"ENI{'' if o['awsvpc_enis'] == 1 else 's'}"
+        for o in offers
+    ) + " per instance for tasks"
 
 
 def _cluster_title(cluster: Mapping[str, Any]) -> str:
@@ -579,6 +688,7 @@ def _rows(cluster: Mapping[str, Any]) -> list[list[str]]:
                 service["network_mode"] or "?",
                 desired_text(service),
                 " ".join(port_text(p) for p in service["ports"]) or "-",
+                ask_text(service),
                 _fits_text(service),
                 flag_text(service),
             ]
@@ -590,7 +700,7 @@ def _notes(cluster: Mapping[str, Any]) -> list[str]:
     notes = []
     if any(s.get("fits_range") for s in cluster["services"]):
         notes.append(
-            "a-b: at least a and at most b fit; the exact placement ran out of its budget (the bounds are sound)"
+            "a-b: at least a and at most b fit; the placement did not decide the number exactly (the bounds are sound)"
         )
     unknown = [s for s in cluster["services"] if s["fits"] is None and not s.get("fits_range") and is_bounded(s)]
     if not unknown:
@@ -600,8 +710,8 @@ def _notes(cluster: Mapping[str, Any]) -> list[str]:
     return [*notes, "? not decidable from the templates given (run `check` for the reasons)"]
 
 
-_HEADERS = ["SERVICE", "MODE", "DESIRED", "PORTS", "FITS", ""]
-_RIGHT = {2, 4}
+_HEADERS = ["SERVICE", "MODE", "DESIRED", "PORTS", "CPU/MiB", "FITS", ""]
+_RIGHT = {2, 4, 5}
 
 
 def render_plan_text(data: Mapping[str, Any]) -> str:
@@ -611,6 +721,9 @@ def render_plan_text(data: Mapping[str, Any]) -> str:
     blocks = []
     for cluster in data["clusters"]:
         lines = [f"{_cluster_title(cluster)}: {capacity_text(cluster)}"]
+        offers = offers_text(cluster)
+        if offers:
+            lines.append(f"  offers {offers}")
         rows = _rows(cluster)
         if rows:
             table = [_HEADERS, *rows]
@@ -642,14 +755,19 @@ def render_plan_markdown(data: Mapping[str, Any]) -> str:
             f"Capacity: {capacity_text(cluster)}.",
             "",
         ]
+        offers = offers_text(cluster)
+        if offers:
+            lines += [f"Offers {offers}.", ""]
         rows = _rows(cluster)
         if rows:
-            lines.append("| service | mode | desired | ports | fits | |")
-            lines.append("|---|---|--:|---|--:|---|")
-            for service, mode, desired, ports, fits, flag in rows:
+            lines.append("| service | mode | desired | ports | cpu/MiB | fits | |")
+            lines.append("|---|---|--:|---|--:|--:|---|")
+            for service, mode, desired, ports, ask, fits, flag in rows:
                 ports_md = " ".join(f"`{p}`" for p in ports.split()) if ports != "-" else "-"
                 flag_md = f"**{flag}**" if flag else ""
-                lines.append(f"| `{_cell(service)}` | {mode} | {desired} | {_cell(ports_md)} | {fits} | {flag_md} |")
+                lines.append(
+                    f"| `{_cell(service)}` | {mode} | {desired} | {_cell(ports_md)} | {ask} | {fits} | {flag_md} |"
+                )
         else:
             lines.append("_No services._")
         for note in _notes(cluster):

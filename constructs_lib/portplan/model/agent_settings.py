@@ -10,8 +10,9 @@ later line wins over an earlier one, and a `>` (or a cfn-init `files` entry) sta
 afresh. On Windows the agent reads machine environment variables, which PowerShell user data (or
 a cfn-init command) sets (`[Environment]::SetEnvironmentVariable("ECS_CLUSTER", "...", "Machine")`)
 before `Initialize-ECSAgent -Cluster ...` starts it. The settings read: ECS_CLUSTER,
-ECS_DYNAMIC_HOST_PORT_RANGE, ECS_RESERVED_PORTS(_UDP), ECS_INSTANCE_ATTRIBUTES and
-ECS_ENABLE_TASK_IAM_ROLE (on Windows the credential proxy then holds port 80).
+ECS_DYNAMIC_HOST_PORT_RANGE, ECS_RESERVED_PORTS(_UDP), ECS_INSTANCE_ATTRIBUTES,
+ECS_ENABLE_TASK_IAM_ROLE (on Windows the credential proxy then holds port 80) and
+ECS_RESERVED_MEMORY (MiB kept out of the memory the agent registers).
 
 cloud-init runs user data only in a format it knows (a `#!` script, `#cloud-config`, MIME
 multipart, ...): other text is not run, so it sets nothing and the instances join the cluster
@@ -36,7 +37,7 @@ from .entities import DEFAULT_DYNAMIC_RANGE
 
 _AGENT_SETTING = re.compile(
     r"(?<![A-Za-z0-9_])(ECS_CLUSTER|ECS_DYNAMIC_HOST_PORT_RANGE|ECS_RESERVED_PORTS_UDP|ECS_RESERVED_PORTS"
-    r"|ECS_ENABLE_TASK_IAM_ROLE)"
+    r"|ECS_ENABLE_TASK_IAM_ROLE|ECS_RESERVED_MEMORY)"
     r"=[\"']?(\[[^\]]*\]|[^\s\"'>;|&]*)"
 )
 _ATTRIBUTES = re.compile(r"(?<![A-Za-z0-9_])ECS_INSTANCE_ATTRIBUTES=[\"']?(\{[^}]*\})")
@@ -93,6 +94,8 @@ class AgentSettings(NamedTuple):
     attributes: Mapping[str, str] | Unknown = {}
     windows: bool = False
     task_iam_role: bool = False
+    reserved_memory: int | Unknown = 0
+    """ECS_RESERVED_MEMORY: MiB the agent keeps out of the memory it registers (0 when unset)."""
 
 
 DEFAULT_SETTINGS = AgentSettings(None, DEFAULT_DYNAMIC_RANGE, None, None)
@@ -127,6 +130,7 @@ def agent_settings(
         attributes=_attributes(reader.attributes, tokens),
         windows=windows,
         task_iam_role=task_iam_role,
+        reserved_memory=_reserved_memory(values.get("ECS_RESERVED_MEMORY"), tokens),
     )
     if windows or _runs(text):  # EC2Launch, not cloud-init, runs Windows user data
         return settings
@@ -138,6 +142,18 @@ def agent_settings(
         ignored="its user data does not start with #! (or another format cloud-init runs), so cloud-init does "
         "not run it: ECS_CLUSTER stays unset and its instances join the cluster named default",
     )
+
+
+def _reserved_memory(value: str | None, tokens: list[ResourceRef | Unknown]) -> int | Unknown:
+    """ECS_RESERVED_MEMORY in MiB; 0 when unset."""
+    if value is None:
+        return 0
+    text = _detokenized(value, tokens, "ECS_RESERVED_MEMORY")
+    if not isinstance(text, str):
+        return text if isinstance(text, Unknown) else Unknown("ECS_RESERVED_MEMORY is set at deployment")
+    if text.isdigit():
+        return int(text)
+    return Unknown(f"ECS_RESERVED_MEMORY={text} is not a number of MiB")
 
 
 def _default_range(windows: bool) -> tuple[int, int]:

@@ -127,6 +127,7 @@ class AutoScalingBuilder(FamilyBuilder):
                 agent_reserved=reserved,
                 attributes=settings.attributes,
                 availability_zones=self._zones(resolver, props),
+                reserved_memory=settings.reserved_memory,
                 instance_types_doubt=(
                     f"an instance type of capacity {item.origin.label} is set at deployment ({unknown_types[0]})"
                     if unknown_types

@@ -3,6 +3,7 @@ definitions and services, with CloudFormation's and ECS's defaults filled in."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -12,6 +13,7 @@ from .entities import (
     FARGATE_PROVIDERS,
     CapacityProvider,
     Cluster,
+    ContainerSize,
     LoadBalancerLink,
     Origin,
     Port,
@@ -115,9 +117,12 @@ class EcsBuilder(FamilyBuilder):
             if isinstance(mode, Unknown):
                 doubts.append(f"its network mode is unknown ({mode.reason})")
             mappings: list[PortMapping] = []
+            sizes: list[ContainerSize] = []
+            sizes_doubt: str | None = None
             containers = resolver.list_of(props.get("ContainerDefinitions"))
             if isinstance(containers, Unknown):
                 doubts.append(f"its container definitions are unknown ({containers.reason})")
+                sizes_doubt = f"its container definitions are unknown ({containers.reason})"
                 containers = None
             for index, container in enumerate(containers or ()):
                 if type(container) is not dict or is_intrinsic(container):
@@ -125,10 +130,19 @@ class EcsBuilder(FamilyBuilder):
                     if type(container) is not dict:
                         why = f" ({container.reason})" if isinstance(container, Unknown) else ""
                         doubts.append(f"container definition {index + 1} cannot be read{why}")
+                        sizes_doubt = f"container definition {index + 1} cannot be read{why}"
                         continue
                 name = resolver.str_of(container.get("Name"))
                 if type(name) is not str:
                     name = f"#{index + 1}"
+                sizes.append(
+                    ContainerSize(
+                        name,
+                        resolver.int_of(container.get("Cpu")),
+                        resolver.int_of(container.get("Memory")),
+                        resolver.int_of(container.get("MemoryReservation")),
+                    )
+                )
                 entries = resolver.list_of(container.get("PortMappings"))
                 if isinstance(entries, Unknown):
                     doubts.append(f"the port mappings of container {name} are unknown ({entries.reason})")
@@ -175,6 +189,10 @@ class EcsBuilder(FamilyBuilder):
                 tuple(dict.fromkeys(doubts)) if doubts else (),
                 member_of,
                 written,
+                _task_size(resolver, props.get("Cpu"), _VCPU, "Cpu"),
+                _task_size(resolver, props.get("Memory"), _GB, "Memory"),
+                tuple(sizes),
+                sizes_doubt,
             )
 
     def _services(self, raw: Resources) -> None:
@@ -290,6 +308,28 @@ class EcsBuilder(FamilyBuilder):
         return tuple(strategy)
 
     # -- ECS and capacity -------------------------------------------------------------------------
+
+
+_VCPU = (re.compile(r"^\s*(\d+(?:\.\d+)?)\s*vcpu\s*$", re.IGNORECASE), 1024)
+_GB = (re.compile(r"^\s*(\d+(?:\.\d+)?)\s*gb\s*$", re.IGNORECASE), 1024)
+
+
+def _task_size(resolver: Resolver, node: Any, unit: tuple[re.Pattern[str], int], label: str) -> int | Unknown | None:
+    """A task-level Cpu or Memory as ECS reads it: a number of CPU units (MiB), or "0.5 vCPU" ("2 GB")."""
+    value = resolver.value(node)
+    if value is None or isinstance(value, Unknown):
+        return value
+    if type(value) is int and not isinstance(value, bool):
+        return value
+    if type(value) is str:
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        pattern, factor = unit
+        match = pattern.match(text)
+        if match:
+            return int(float(match.group(1)) * factor)
+    return Unknown(f"task-level {label} {value!r} is not a size ECS reads")
 
 
 def _port(resolver: Resolver, node: Any, label: str, invalid: list[str]) -> int | Unknown | None:

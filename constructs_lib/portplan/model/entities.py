@@ -108,6 +108,8 @@ class AutoScalingGroup:
     """Custom container instance attributes the user data sets (ECS_INSTANCE_ATTRIBUTES)."""
     availability_zones: tuple[str, ...] | Unknown = Unknown("the template does not name them")
     """The Availability Zones its instances run in, when the template names them literally."""
+    reserved_memory: int | Unknown = 0
+    """ECS_RESERVED_MEMORY from its user data or cfn-init: MiB the agent keeps from tasks (0: unset)."""
     instance_types_doubt: str | None = None
     """Why the instance types may be other than `instance_types` (a type set at deployment)."""
     skipped: str | None = None
@@ -139,6 +141,17 @@ class PortMapping:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class ContainerSize:
+    """What one container definition asks of an instance: `cpu` units, `memory` (the hard limit, MiB)
+    and `memory_reservation` (the soft limit, MiB); None where the definition leaves it out."""
+
+    name: str
+    cpu: int | Unknown | None
+    memory: int | Unknown | None
+    memory_reservation: int | Unknown | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class TaskDefinition:
     """An AWS::ECS::TaskDefinition's network mode and port mappings.
 
@@ -155,6 +168,14 @@ class TaskDefinition:
     """The expressions of its memberOf placement constraints."""
     network_mode_written: bool = True
     """False when NetworkMode is left out: bridge on Linux, Windows' "default" (NAT, mapped like bridge)."""
+    cpu: int | Unknown | None = None
+    """The task-level Cpu in CPU units ("1 vCPU" is 1024); None when left out."""
+    memory: int | Unknown | None = None
+    """The task-level Memory in MiB ("1 GB" is 1024); None when left out."""
+    containers: tuple[ContainerSize, ...] = ()
+    """Each container's CPU and memory settings, in order."""
+    sizes_doubt: str | None = None
+    """Why its containers' sizes cannot all be read (the container definitions are unknown)."""
 
     def host_port(self, mapping: PortMapping) -> int | Unknown | None:
         """The host port `mapping` binds: a port, 0 when dynamic, None when it binds none on the host."""

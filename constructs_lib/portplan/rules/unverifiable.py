@@ -19,6 +19,7 @@ from ..findings import WARNING, Finding
 from ..intrinsics import Key, Unknown
 from ..model import Origin, PortPlan, Service
 from .facts import definition_of
+from .resource_facts import resource_facts
 from .rule import Rule
 
 RULE = Rule(
@@ -109,6 +110,9 @@ def _undecided(plan: PortPlan, service: Service) -> list[str]:
             if isinstance(value, Unknown):
                 reasons.append(f"a load balancer entry is unknown ({value.reason})")
                 break
+    size_doubt = resource_facts(plan).doubts.get(service.origin.key)
+    if size_doubt is not None:
+        reasons.append(f"its CPU and memory cannot be checked ({size_doubt})")
     if pool is None:
         reasons.append("its capacity is unknown")
     elif pool.high is None:

@@ -1,0 +1,83 @@
+"""deployment-resource-deadlock: a deployment that has no CPU, memory or ENIs to start its new tasks in.
+
+deployment-port-deadlock's resource sibling: a rolling deployment whose minimumHealthyPercent keeps
+every old task running must start a new task first, and a blue/green one starts all of them beside
+the old ones; when the capacity's CPU, memory or ENIs (not its ports: that is the port rule's) hold
+no more tasks than are running, there is nowhere to start one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..findings import ERROR, Finding
+from ..intrinsics import Unknown
+from ..model import PortPlan
+from ..rollout import healthy_floor, stop_first_percent, task_ceiling
+from .resource_facts import PORTS, ResourceFit, Sized, counts_at, resource_facts, resource_fits
+from .rule import Rule
+from .wording import describe_capacity, plural
+
+RULE = Rule(
+    id="deployment-resource-deadlock",
+    severity=ERROR,
+    reported_on="service",
+    info="A deployment has no CPU, memory or ENIs left to start its new tasks: a rolling one that may not stop an "
+    "old task first on capacity its tasks fill, or a blue/green one that needs room for every task twice.",
+    why="The deployment hangs with its new tasks PENDING (RESOURCE:CPU/MEMORY/ENI) until it times out or rolls back.",
+    fix="Rolling: lower minimumHealthyPercent so one task may stop first, or leave room for one more task. "
+    "Blue/green: give the capacity room for every task twice.",
+)
+
+
+def check(plan: PortPlan) -> Iterator[Finding]:
+    """Each sized replica service at its desired count, then at its scaling maximum."""
+    facts = resource_facts(plan)
+    scenarios = [(counts_at(plan, False), resource_fits(plan), "")]
+    if plan.scaling:
+        scenarios.append((counts_at(plan, True), resource_fits(plan, True), " at its scaling maximum"))
+    for key, item in facts.sized.items():
+        seen: set[int] = set()
+        for counts, fits, when in scenarios:
+            count, fit = counts.get(key), fits.get(key)
+            if count is None or fit is None or count in seen:
+                continue
+            seen.add(count)
+            finding = _judge(plan, item, count, fit, when)
+            if finding is not None:
+                yield finding
+                break
+
+
+def _judge(plan: PortPlan, item: Sized, count: int, fit: ResourceFit, when: str) -> Finding | None:
+    service = item.service
+    if count <= 0 or fit.binding == PORTS or count > fit.high:
+        return None  # no tasks; the port rule's; or resource-overcommit's
+    capacity = describe_capacity(plan, item.groups)
+    hangs = "; the deployment hangs, its new tasks PENDING, until it times out or the circuit breaker rolls it back"
+    if service.blue_green:
+        if 2 * count <= fit.high:
+            return None
+        return RULE.finding(
+            service.origin,
+            f"a blue/green deployment{when} starts {plural(count, 'new task')} beside the {count} running, but capacity "
+            f"{capacity} holds at most {plural(fit.high, 'task')} of it by {fit.binding}" + hangs,
+            f"give capacity {capacity} room for {2 * count} tasks (more or larger instances), or lower the count",
+        )
+    if service.rolling is not True:
+        return None
+    minimum, maximum = service.minimum_healthy_percent, service.maximum_percent
+    if isinstance(minimum, Unknown) or isinstance(maximum, Unknown) or minimum <= 0:
+        return None  # deployment-port-deadlock reports what is unknown
+    if healthy_floor(count, minimum) < count or task_ceiling(count, maximum) <= count:
+        return None  # an old task may stop first; or the port rule's "no extra task" case
+    if fit.high > count:
+        return None
+    return RULE.finding(
+        service.origin,
+        f"a rolling deployment{when} cannot replace any of the {plural(count, 'task')}: minimumHealthyPercent {minimum} "
+        f"keeps all of them running (ceil({count} x {minimum}%) = {count}), so a new task must start first, and "
+        f"capacity {capacity} holds at most {plural(fit.high, 'task')} of it by {fit.binding}, all running" + hangs,
+        f"lower minimumHealthyPercent to {stop_first_percent(count)}, or give capacity {capacity} room for one more "
+        "task (more or larger instances, or smaller tasks)",
+    )

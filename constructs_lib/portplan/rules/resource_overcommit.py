@@ -1,0 +1,99 @@
+"""resource-overcommit: more tasks than the CPU, memory or ENIs of their capacity can hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..findings import ERROR, Finding
+from ..intrinsics import Key
+from ..model import PortPlan
+from ..sizing import RESOURCES, describe_ask
+from .facts import scaling_maximum
+from .resource_facts import PORTS, ResourceFit, Sized, counts_at, resource_facts, resource_fits
+from .rule import Rule
+from .task_exceeds_instance import exceeding
+from .unverifiable import unverifiable
+from .wording import describe_capacity, list_names, plural
+
+RULE = Rule(
+    id="resource-overcommit",
+    severity=ERROR,
+    reported_on="service",
+    info="The tasks of a capacity (at their desired counts, or with auto scaling at its maximum) need more CPU, "
+    "memory or ENIs than its instances register.",
+    why="The tasks that find no instance with room stay PENDING (RESOURCE:CPU, RESOURCE:MEMORY or RESOURCE:ENI).",
+    fix="Lower the counts or the tasks' sizes, or give the capacity more or larger instances.",
+)
+
+REASONS = {"CPU": "RESOURCE:CPU", "memory": "RESOURCE:MEMORY", "ENIs": "RESOURCE:ENI"}
+
+
+def check(plan: PortPlan) -> Iterator[Finding]:
+    """Each sized service whose count exceeds what fits, at its desired count, then at its scaling maximum."""
+    facts = resource_facts(plan)
+    desired = counts_at(plan, False)
+    fits = resource_fits(plan)
+    reported: set[Key] = set(exceeding(plan))  # task-exceeds-instance's
+    for key, item in facts.sized.items():
+        if key in reported:
+            continue
+        finding = _judge(plan, item, desired.get(key), fits.get(key), None)
+        if finding is not None:
+            reported.add(key)
+            yield finding
+    if not plan.scaling:
+        return
+    peaks = counts_at(plan, True)
+    at_max = resource_fits(plan, True)
+    for key, item in facts.sized.items():
+        most = scaling_maximum(plan, item.service)
+        if key in reported or not isinstance(most, int) or peaks.get(key) == desired.get(key):
+            continue
+        finding = _judge(plan, item, peaks.get(key), at_max.get(key), most)
+        if finding is not None:
+            yield finding
+
+
+def _judge(plan: PortPlan, item: Sized, count: int | None, fit: ResourceFit | None, most: int | None) -> Finding | None:
+    if count is None or fit is None or fit.binding == PORTS or count <= fit.low:
+        return None
+    scenario = f"at its scaling maximum of {count}" if most is not None else f"at its desired count of {count}"
+    if count <= fit.high:
+        return unverifiable(
+            item.service.origin,
+            f"cannot tell whether all its tasks fit by CPU, memory and ENIs {scenario}: at least {fit.low} and at most "
+            f"{fit.high} do beside the services sharing its instances ({fit.undecided or 'the bounds do not meet'})",
+            "acknowledge this finding once the counts are checked by hand, or give the services instances of their own",
+        )
+    return RULE.finding(item.service.origin, _message(plan, item, count, fit, scenario), _fix(item, count, fit))
+
+
+def _message(plan: PortPlan, item: Sized, count: int, fit: ResourceFit, scenario: str) -> str:
+    capacity = describe_capacity(plan, item.groups)
+    index = RESOURCES.index(fit.binding)
+    unit = ("CPU units", "MiB", "awsvpc ENIs")[index]
+    offers = "; ".join(
+        f"{plural(m.instances, 'instance')} of {m.offer.label}, {m.free[index]} {unit} each for tasks"
+        for m in item.members
+    )
+    text = (
+        f"{plural(count, 'task')} {scenario}, each asking {describe_ask(item.ask)}, but at most {fit.high} fit by "
+        f"{fit.binding} on capacity {capacity} ({offers})"
+    )
+    if fit.shared and fit.high < fit.alone:
+        sharing = _sharing(plan, item)
+        text += f", beside the tasks of {sharing} on the same instances"
+    return text + f"; the rest stay PENDING ({REASONS.get(fit.binding, 'RESOURCE:' + fit.binding.upper())})"
+
+
+def _sharing(plan: PortPlan, item: Sized) -> str:
+    facts = resource_facts(plan)
+    names = [o.service.origin.label for o in facts.sized.values() if o is not item and o.groups & item.groups]
+    return list_names(names) if names else "other services"
+
+
+def _fix(item: Sized, count: int, fit: ResourceFit) -> str:
+    return (
+        f"lower the count to {fit.high} or the task's {fit.binding}, or give the capacity more or larger instances "
+        f"(the memory an instance registers is less than its type's)"
+    )

@@ -1,0 +1,84 @@
+"""task-exceeds-instance: a task that asks more CPU, memory or ENIs than any instance it can land on offers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from weakref import WeakKeyDictionary
+
+from ..findings import ERROR, Finding
+from ..intrinsics import Key, Unknown
+from ..model import PortPlan
+from ..sizing import RESOURCES, describe_ask, offer_of, task_ask
+from .facts import definition_of
+from .rule import Rule
+from .wording import describe_capacity
+
+RULE = Rule(
+    id="task-exceeds-instance",
+    severity=ERROR,
+    reported_on="service",
+    info="A task needs more CPU, memory or ENIs (awsvpc) than any instance type its capacity can launch offers ECS.",
+    why="No instance can ever take the task: it stays PENDING (RESOURCE:CPU, RESOURCE:MEMORY or RESOURCE:ENI) and "
+    "the deployment never completes.",
+    fix="Size the task below what the instances register (memory is less than the instance type's), or give the "
+    "capacity a larger instance type.",
+)
+
+_REASON = {"CPU": "RESOURCE:CPU", "memory": "RESOURCE:MEMORY", "ENIs": "RESOURCE:ENI"}
+
+
+def check(plan: PortPlan) -> Iterator[Finding]:
+    """Services on EC2 whose task fits on none of the instance types their capacity may get."""
+    for _, finding in _exceeding(plan):
+        yield finding
+
+
+def exceeding(plan: PortPlan) -> set[Key]:
+    """The services this rule reports (resource-overcommit leaves them to it)."""
+    found = _FOUND.get(plan)
+    if found is None:
+        found = _FOUND[plan] = {key for key, _ in _exceeding(plan)}
+    return found
+
+
+_FOUND: WeakKeyDictionary[PortPlan, set[Key]] = WeakKeyDictionary()
+
+
+def _exceeding(plan: PortPlan) -> Iterator[tuple[Key, Finding]]:
+    for key, pool in plan.pools.items():
+        service = plan.services[key]
+        definition = definition_of(plan, service)
+        if definition is None or not pool.members or pool.doubts:
+            continue
+        ask = task_ask(definition)
+        if ask is None or isinstance(ask, Unknown):
+            continue  # invalid-task-size, or unverifiable, says so
+        largest = [offer_of(plan.auto_scaling_groups[m.asg], largest=True) for m in pool.members]
+        if any(isinstance(o, Unknown) for o in largest):
+            continue
+        short: list[tuple[str, int, int, str]] = []  # (resource, asked, most offered, where)
+        for index, name in enumerate(RESOURCES):
+            need = ask.amounts()[index]
+            best = max(largest, key=lambda o: o.amounts()[index])  # type: ignore[union-attr]
+            have = best.amounts()[index]  # type: ignore[union-attr]
+            if need > have:
+                short.append((name, need, have, best.types[-1] if len(best.types) > 1 else best.label))  # type: ignore[union-attr]
+        if not short:
+            continue
+        what = "; ".join(
+            f"its {name} ({asked} {_unit(name)}) is more than the largest instance type it can land on, {where}, "
+            f"offers ECS ({offered} {_unit(name)})"
+            for name, asked, offered, where in short
+        )
+        trunking = " (without awsvpc trunking, which the templates cannot show)" if short[0][0] == "ENIs" else ""
+        yield key, RULE.finding(
+            service.origin,
+            f"each task asks {describe_ask(ask)}: {what}{trunking}; no instance of capacity "
+            f"{describe_capacity(plan, (m.asg for m in pool.members))} can ever place it, so its tasks stay PENDING "
+            f"({_REASON[short[0][0]]})",
+            "lower the task's size below what the instances register, or launch a larger instance type",
+        )
+
+
+def _unit(resource: str) -> str:
+    return {"CPU": "CPU units", "memory": "MiB", "ENIs": "ENIs"}[resource]
