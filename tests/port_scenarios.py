@@ -16,6 +16,7 @@ from aws_cdk import (
     aws_ecs as ecs,
     aws_ecs_patterns as patterns,
     aws_elasticloadbalancingv2 as elbv2,
+    aws_iam as iam,
 )
 
 IMAGE = ecs.ContainerImage.from_registry("nginx:alpine")
@@ -62,9 +63,9 @@ def service(stack, cluster, provider, task_definition, *, desired=1, min_healthy
     )
 
 
-def task(stack, *mappings, id="Task", network_mode=ecs.NetworkMode.BRIDGE):
+def task(stack, *mappings, id="Task", network_mode=ecs.NetworkMode.BRIDGE, memory=128):
     definition = ecs.Ec2TaskDefinition(stack, id, network_mode=network_mode)
-    container = definition.add_container("web", image=IMAGE, memory_limit_mib=128)
+    container = definition.add_container("web", image=IMAGE, memory_limit_mib=memory)
     for container_port, host_port in mappings:
         container.add_port_mappings(ecs.PortMapping(container_port=container_port, host_port=host_port))
     return definition
@@ -212,15 +213,49 @@ def unverifiable(stack, bad):
         static_service(stack, desired=1)
 
 
+def sized_service(stack, *, memory, desired, min_healthy=0, max_percent=100):
+    """Dynamic ports on 2 t3.small (1996 MiB registered each), tasks of `memory` MiB."""
+    cluster, provider, _ = cluster_with_capacity(stack)
+    return service(stack, cluster, provider, task(stack, (80, 0), memory=memory), desired=desired,
+                   min_healthy=min_healthy, max_percent=max_percent)
+
+
+def task_exceeds_instance(stack, bad):
+    # 2048 MiB is a t3.small's memory, more than it registers for tasks
+    sized_service(stack, memory=2048 if bad else 1024, desired=1)
+
+
+def resource_overcommit(stack, bad):
+    # 600 MiB tasks: 3 fit in a t3.small's 1996 MiB, 6 on the two; 10 do not
+    sized_service(stack, memory=600, desired=10 if bad else 6)
+
+
+def deployment_resource_deadlock(stack, bad):
+    # 900 MiB tasks: 2 per t3.small, 4 in all; ECS's rolling defaults (100 / 200) need room for a 5th
+    sized_service(stack, memory=900, desired=4 if bad else 3, min_healthy=100, max_percent=200)
+
+
+def invalid_task_size(stack, bad):
+    cluster, provider, _ = cluster_with_capacity(stack)
+    definition = task(stack, (80, 0))
+    if bad:  # the L2 insists on a memory size: only an escape hatch removes it, as a hand template may
+        definition.node.default_child.add_property_deletion_override("ContainerDefinitions.0.Memory")
+    service(stack, cluster, provider, definition)
+
+
 CASES: Dict[str, Callable[[cdk.Stack, bool], None]] = {
     "static-port-overcommit": overcommit,
     "scaling-port-overcommit": scaling,
     "placement-constraint-overcommit": distinct_instances,
+    "task-exceeds-instance": task_exceeds_instance,
+    "resource-overcommit": resource_overcommit,
     "deployment-port-deadlock": deadlock,
+    "deployment-resource-deadlock": deployment_resource_deadlock,
     "reserved-host-port": reserved_host_port,
     "reserved-port-limit": reserved_port_limit,
     "duplicate-host-port": duplicate_host_port,
     "invalid-port": invalid_port,
+    "invalid-task-size": invalid_task_size,
     "host-port-mismatch": host_port_mismatch,
     "dynamic-port-health-check": dynamic_port_health_check,
     "dynamic-port-ingress": dynamic_port_ingress,
@@ -319,12 +354,73 @@ def windows(stack, bad):
     service(stack, cluster, provider, task(stack, (80, 3389 if bad else 40000)))
 
 
+def awsvpc_enis(stack, bad):
+    # awsvpc on EC2: a t3.small has 3 ENIs, one its own, so 2 tasks each and 4 on the two (memory would take 31)
+    cluster, provider, _ = cluster_with_capacity(stack)
+    definition = task(stack, (80, 80), network_mode=ecs.NetworkMode.AWS_VPC)
+    service(stack, cluster, provider, definition, desired=5 if bad else 4)
+
+
+def blue_green_resources(stack, bad):
+    # ECS's native blue/green on dynamic ports, 900 MiB tasks: 4 fit on the 2 t3.small; the new set
+    # starts beside the old one, so 3 tasks need room for 6
+    cluster, provider, _ = cluster_with_capacity(stack)
+    ecs.Ec2Service(
+        stack,
+        "Service",
+        cluster=cluster,
+        task_definition=task(stack, (80, 0), memory=900),
+        desired_count=3 if bad else 2,
+        deployment_strategy=ecs.DeploymentStrategy.BLUE_GREEN,
+        capacity_provider_strategies=[
+            ecs.CapacityProviderStrategy(capacity_provider=provider.capacity_provider_name, weight=1)
+        ],
+    )
+
+
+def mixed_instances(stack, bad):
+    # A mixed instances policy of t3.small and m5.large: planned with the smallest it may get, so
+    # tasks of 1500 MiB fit 1 per instance, 2 on the 2 instances
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1, restrict_default_security_group=False)
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
+    template = ec2.LaunchTemplate(
+        stack,
+        "Template",
+        machine_image=ecs.EcsOptimizedImage.amazon_linux2023(),
+        user_data=ec2.UserData.for_linux(),
+        role=iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com")),
+    )
+    group = autoscaling.AutoScalingGroup(
+        stack,
+        "Asg",
+        vpc=vpc,
+        min_capacity=2,
+        max_capacity=2,
+        mixed_instances_policy=autoscaling.MixedInstancesPolicy(
+            launch_template=template,
+            launch_template_overrides=[
+                autoscaling.LaunchTemplateOverrides(instance_type=ec2.InstanceType("t3.small")),
+                autoscaling.LaunchTemplateOverrides(instance_type=ec2.InstanceType("m5.large")),
+            ],
+        ),
+    )
+    provider = ecs.AsgCapacityProvider(
+        stack, "Provider", auto_scaling_group=group, enable_managed_scaling=False,
+        enable_managed_termination_protection=False,
+    )
+    cluster.add_asg_capacity_provider(provider)
+    service(stack, cluster, provider, task(stack, (80, 0), memory=1500), desired=4 if bad else 2)
+
+
 VARIANTS: Dict[str, Tuple[str, Callable[[cdk.Stack, bool], None]]] = {
     "blue-green": ("deployment-port-deadlock", blue_green),
     "network-load-balanced": ("dynamic-port-ingress", network_load_balanced),
     "member-of": ("placement-constraint-overcommit", member_of),
     "port-range": ("invalid-port", port_range),
     "windows": ("reserved-host-port", windows),
+    "awsvpc-enis": ("resource-overcommit", awsvpc_enis),
+    "blue-green-resources": ("deployment-resource-deadlock", blue_green_resources),
+    "mixed-instances": ("resource-overcommit", mixed_instances),
 }
 """More cases for rules CASES already has, by name: (the rule, the builder)."""
 

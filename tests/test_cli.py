@@ -67,11 +67,32 @@ def spread(tasks: int) -> Stack:
     return stack
 
 
+def sized(memory: int | None, *, tasks: int = 1, minimum: int = 0, maximum: int | None = None) -> Stack:
+    """Tasks of `memory` MiB (None: no memory at all) with dynamic ports on one t3.micro (998 MiB registered)."""
+    stack = Stack()
+    stack.cluster()
+    stack.capacity(min_size=1)
+    container: dict[str, object] = {"Name": "web", "Image": "nginx", "PortMappings": [{"ContainerPort": 80, "HostPort": 0}]}
+    if memory is not None:
+        container["Memory"] = memory
+    stack.task("Task", containers=[container])
+    stack.service("Service", "Task", desired=tasks, minimum=minimum, maximum=maximum)
+    return stack
+
+
 # rule -> (compliant case, non-compliant case)
 CASES: dict[str, tuple[Callable[[], Stack], Callable[[], Stack]]] = {
     "static-port-overcommit": (lambda: static_app(tasks=2, instances=2), lambda: static_app(tasks=3, instances=2)),
     "scaling-port-overcommit": (lambda: scaled(2), lambda: scaled(10)),
     "placement-constraint-overcommit": (lambda: spread(2), lambda: spread(4)),
+    # a task of exactly the 998 MiB a t3.micro registers fits; one MiB more fits nowhere
+    "task-exceeds-instance": (lambda: sized(998), lambda: sized(999)),
+    "resource-overcommit": (lambda: sized(256, tasks=3), lambda: sized(256, tasks=4)),
+    "deployment-resource-deadlock": (
+        lambda: sized(256, tasks=2, minimum=100, maximum=200),
+        lambda: sized(256, tasks=3, minimum=100, maximum=200),
+    ),
+    "invalid-task-size": (lambda: sized(128), lambda: sized(None)),
     "deployment-port-deadlock": (
         lambda: static_app(tasks=2, instances=2, minimum=50),
         lambda: static_app(tasks=2, instances=2, minimum=100, maximum=200),

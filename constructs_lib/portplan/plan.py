@@ -37,7 +37,7 @@ from .rules.facts import (  # the rules' own view of static ports and constraint
     peak_count,
     static_port_facts,
 )
-from .rules.resource_facts import PORTS, ResourceFit, resource_facts, resource_fits
+from .rules.resource_facts import PORTS, resource_fits
 from .rules.scaling_port_overcommit import overcommitted_at_maximum
 from .sizing import Offer, offer_of, task_ask
 

@@ -89,10 +89,10 @@ def task_ask(definition: TaskDefinition) -> Ask | Unknown | None:
     if memory is None:
         memory = 0
         for container in definition.containers:
-            value = container.memory_reservation if container.memory_reservation is not None else container.memory
-            if isinstance(value, Unknown):
-                return Unknown(f"the memory of container {container.name} is unknown ({value.reason})")
-            memory += max(value or 0, 0)
+            share = container.memory_reservation if container.memory_reservation is not None else container.memory
+            if isinstance(share, Unknown):
+                return Unknown(f"the memory of container {container.name} is unknown ({share.reason})")
+            memory += max(share or 0, 0)
     if isinstance(cpu, Unknown):
         return Unknown(f"its task-level Cpu is unknown ({cpu.reason})")
     if isinstance(memory, Unknown):
@@ -112,40 +112,28 @@ def size_problems(definition: TaskDefinition) -> list[tuple[str | None, str]]:
     reserved = 0
     cpu = 0
     for container in definition.containers:
-        hard, soft = container.memory, container.memory_reservation
+        name, hard, soft = container.name, container.memory, container.memory_reservation
         if task_memory is None and hard is None and soft is None:
-            found.append(
-                (
-                    container.name,
-                    f"container {container.name} has neither Memory nor MemoryReservation and the task has no "
-                    f"task-level Memory; ECS rejects it: \"Invalid setting for container '{container.name}'. At least "
-                    "one of 'memory' or 'memoryReservation' must be specified.\"",
-                )
+            ecs_says = (
+                f"Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be "
+                "specified."
             )
+            found.append((name, f"container {name} has neither Memory nor MemoryReservation and the task has no "
+                                f'task-level Memory; ECS rejects it: "{ecs_says}"'))
         if isinstance(hard, int) and isinstance(soft, int) and soft > hard:
-            found.append(
-                (
-                    container.name,
-                    f"container {container.name} reserves MemoryReservation {soft} MiB above its Memory limit of {hard} "
-                    "MiB; ECS needs the hard limit (Memory) greater than the soft one (MemoryReservation)",
-                )
-            )
+            found.append((name, f"container {name} reserves MemoryReservation {soft} MiB above its Memory limit of "
+                                f"{hard} MiB; ECS needs the hard limit (Memory) greater than the soft one"))
         for value, what in ((hard, "Memory"), (soft, "MemoryReservation")):
             if isinstance(value, int) and value <= 0:
-                found.append((container.name, f"container {container.name} has {what} {value}: ECS needs a positive size"))
+                found.append((name, f"container {name} has {what} {value}: ECS needs a positive size"))
         share = soft if soft is not None else hard
         if isinstance(share, int):
             reserved += share
         if isinstance(container.cpu, int):
             cpu += container.cpu
         if isinstance(task_memory, int) and isinstance(hard, int) and hard > task_memory:
-            found.append(
-                (
-                    container.name,
-                    f"container {container.name} has Memory {hard} MiB, more than the task-level Memory of "
-                    f"{task_memory} MiB; ECS needs every container's memory within the task's",
-                )
-            )
+            found.append((name, f"container {name} has Memory {hard} MiB, more than the task-level Memory of "
+                                f"{task_memory} MiB; ECS needs every container's memory within the task's"))
     over_alone = any(isinstance(c.memory, int) and isinstance(task_memory, int) and c.memory > task_memory
                      for c in definition.containers)
     if isinstance(task_memory, int) and task_memory > 0 and reserved > task_memory and not over_alone:

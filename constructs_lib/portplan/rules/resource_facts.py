@@ -243,7 +243,7 @@ def _per_instance(item: Sized, free: tuple[int, int, int], held: frozenset[Port]
     if item.ports and not held.isdisjoint(item.ports):
         return 0, PORTS
     count, what = per_instance(item.ask, free)
-    if item.ports and (count is None or count > 1):
+    if item.ports and (count is None or count >= 1):  # a tie names the ports (their rule reports it)
         return 1, PORTS
     return count, what
 

@@ -93,7 +93,14 @@ def _sharing(plan: PortPlan, item: Sized) -> str:
 
 
 def _fix(item: Sized, count: int, fit: ResourceFit) -> str:
+    if fit.binding == "ENIs":
+        return (
+            f"lower the count to {fit.high}, use bridge network mode, or give the capacity more instances or types "
+            "with more ENIs (with awsvpcTrunking on in the account's ECS settings, trunking types hold more awsvpc "
+            "tasks: the templates cannot show it, so acknowledge this finding if it is on)"
+        )
+    registered = " (an instance registers less memory than its type has)" if fit.binding == "memory" else ""
     return (
-        f"lower the count to {fit.high} or the task's {fit.binding}, or give the capacity more or larger instances "
-        f"(the memory an instance registers is less than its type's)"
+        f"lower the count to {fit.high} or the task's {fit.binding}, or give the capacity more or larger "
+        f"instances{registered}"
     )
