@@ -102,6 +102,10 @@ def test_port_plan_fits_one_static_task_per_instance(lab_stack):
         "DynamicServic": ("memory", 256),
         "StaticService": ("ports", 256),
     }
+    # the dynamic service deploys at minimumHealthyPercent 100 and maximumPercent 200: the whole new
+    # set of tasks starts beside the old one, and the instances' memory holds both
+    dynamic = next(row for key, row in rows.items() if key.startswith("DynamicService"))
+    assert dynamic["fits"] >= 2 * dynamic["desired"]
 
 
 # Security of the lab: log writes and the key reach the lab's own log groups only.

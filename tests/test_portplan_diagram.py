@@ -172,6 +172,19 @@ def test_overcommit_is_a_red_pending_node_with_the_rule(tmp_path: Path) -> None:
     assert sum(n.label.startswith("Static task") for n in diagram.nodes) == 2
 
 
+def test_tasks_memory_cannot_hold_are_a_red_pending_node(tmp_path: Path) -> None:
+    # GIVEN the lab's shape with dynamic tasks of 600 MiB: the two t3.micro (998 MiB) hold one each
+    stack = lab_like()
+    stack.props("DynamicTask")["ContainerDefinitions"][0]["Memory"] = 600
+    diagram = diagram_of(stack, tmp_path)
+    (pending,) = [n for n in diagram.nodes if n.kind == "pending"]
+    assert pending.label == "2 tasks of Dynamic PENDING\nno instance has the memory free\n[resource-overcommit]"
+    assert pending.tone == "error"
+    # the tasks that run are drawn as usual, not red
+    running = [n for n in diagram.nodes if n.label.startswith("Dynamic task")]
+    assert len(running) == 2 and all(n.tone is None for n in running)
+
+
 def test_unreachable_dynamic_range_is_red_with_the_rule(tmp_path: Path) -> None:
     diagram = diagram_of(lab_like(ingress=False), tmp_path)
     ranges = [n for n in diagram.nodes if n.kind == "range"]

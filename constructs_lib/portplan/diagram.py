@@ -393,6 +393,8 @@ class _Builder:
             ports = ", ".join(f"{p['protocol']}/{p['host']}" for p in host_ports if isinstance(p["host"], int))
             why = f"no instance has {ports} free" if static else "distinctInstance: one per instance"
             rule = "static-port-overcommit" if static else "placement-constraint-overcommit"
+            if row.get("fits_by") not in (None, "ports"):  # CPU, memory or ENIs bind before the port
+                why, rule = f"no instance has the {row['fits_by']} free", "resource-overcommit"
             if missing > 0 and (static or distinct):
                 plural = "s" if missing != 1 else ""
                 rules = [r for r in overcommit if r in (rule,)] or [rule]
@@ -412,8 +414,20 @@ class _Builder:
                     rules,
                 )
             return
-        # Dynamic host ports (or none): the tasks spread over all instances; the drawn ones show theirs.
+        # Dynamic host ports (or none): the tasks spread over all instances; the drawn ones show theirs,
+        # and those the instances' CPU, memory or ENIs cannot hold wait PENDING.
         count = desired if isinstance(desired, int) else instances
+        if isinstance(fits, int) and count > fits:
+            missing, count = count - fits, fits
+            rules = [r for r in overcommit if r in ("resource-overcommit", "task-exceeds-instance")]
+            self.pending(
+                cluster_id,
+                entries,
+                flavor,
+                f"{at_least}{missing} task{'s' if missing != 1 else ''} of {name} PENDING\n"
+                f"no instance has the {row.get('fits_by') or 'room'} free",
+                rules or ["resource-overcommit"],
+            )
         for index, slot in enumerate(targets):
             tasks = count // instances + (1 if index < count % instances else 0)
             for _ in range(min(tasks, MAX_DYNAMIC_TASKS)):
@@ -592,7 +606,13 @@ def _service_label(name: str) -> str:
 
 _CLOSED_LISTENER = re.compile(r"admits? no client on its listener port \w+/(\d+)")
 
-_PENDING_RULES = ("static-port-overcommit", "scaling-port-overcommit", "placement-constraint-overcommit")
+_PENDING_RULES = (
+    "static-port-overcommit",
+    "scaling-port-overcommit",
+    "placement-constraint-overcommit",
+    "resource-overcommit",
+    "task-exceeds-instance",
+)
 """Rules whose findings the diagram draws as PENDING tasks, not on the tasks that run."""
 
 

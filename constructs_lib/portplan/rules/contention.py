@@ -497,7 +497,7 @@ class Contention:
 class ContentionGroups:
     """A plan's groups of competing services, and their `Contention` per scenario, made on first use."""
 
-    __slots__ = ("items", "of", "units", "judged")
+    __slots__ = ("items", "of", "units", "judged", "asked")
 
     def __init__(self, facts: StaticPortFacts) -> None:
         replicas = [i for i in facts.placed if not i.service.daemon]
@@ -508,13 +508,20 @@ class ContentionGroups:
         shared = sum(1 for g in groups if len(g) > 1)
         self.units = max(GROUP_WORK_FLOOR, PLAN_WORK // max(shared, 1))
         self.judged: dict[tuple[int, tuple[int | Unknown, ...]], Contention] = {}
+        # Each group at the desired counts, once: a group of 25,000 services asked once per member must
+        # not rebuild its scenario each time (callers may change a counts mapping between asks).
+        self.asked: dict[int, Contention] = {}
 
     def contention(self, index: int, counts: Counts | None, holders: Mapping[tuple[Key, Port], list[PlacedService]]) -> Contention:
+        if counts is None and index in self.asked:
+            return self.asked[index]
         items = self.items[index]
         scenario = tuple(i.service.desired_count if counts is None else counts[i.key] for i in items)
         found = self.judged.get((index, scenario))
         if found is None:
             found = self.judged[(index, scenario)] = Contention(items, holders, self.units, scenario)
+        if counts is None:
+            self.asked[index] = found
         return found
 
 

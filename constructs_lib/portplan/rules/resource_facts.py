@@ -7,14 +7,14 @@ and `resource-overcommit` always agree. The numbers, per service S on EC2 capaci
   divided by S's ask (one task per instance when S holds a static host port or distinctInstance),
   summed over the instances: exact when S has its instances to itself;
 - beside the other replica services that share any of its instances ("at most"): for each resource,
-  what the instances hold of S's tasks one by one, less, for each task of the services confined to
-  them (whose capacity lies within S's), floor(its ask / S's ask) (a task takes at least that much of
+  what the instances hold of S's tasks one by one, less, for each task that certainly runs of the
+  services confined to them (whose capacity lies within S's; at most their count, what their ports
+  let run and what fits them alone), floor(its ask / S's ask) (a task takes at least that much of
   S's room on the instance it lands on); and no more than the room they leave in total; never more
   than alone;
-- "at least": one first-fit placement of every service sharing the instances at its count (largest
-  asks first; identical instances counted, not enumerated; a service with static host ports at the
-  tasks its ports let run, see rules.contention) and, where all of them fit, S's count plus the tasks
-  of S that still fit in what is left.
+- "at least": one placement of those tasks of every service sharing the instances (services with
+  ports first, then the largest asks; spread, else first fit; identical instances counted, not
+  enumerated) and, where it places them all, S's tasks plus those of S that still fit in what is left.
 
 When the two meet the number is exact. The placement runs on a budget (`GREEDY_STEPS`); past it
 "at least" is 0, which is sound and the plan shows as a range.
@@ -269,11 +269,11 @@ def _fits(facts: ResourceFacts, counts: Mapping[Key, int], capped: Mapping[Key, 
     result: dict[Key, ResourceFit] = {}
     placed = {key: min(count, capped.get(key, count)) for key, count in counts.items()}
     for group in groups.values():
-        result.update(_group_fits(group, counts, placed))
+        result.update(_group_fits(group, placed))
     return result
 
 
-def _group_fits(group: list[Sized], counts: Mapping[Key, int], placed: Mapping[Key, int]) -> dict[Key, ResourceFit]:
+def _group_fits(group: list[Sized], placed: Mapping[Key, int]) -> dict[Key, ResourceFit]:
     result: dict[Key, ResourceFit] = {}
     alone: dict[Key, tuple[int, str]] = {}
     for item in group:
@@ -286,18 +286,14 @@ def _group_fits(group: list[Sized], counts: Mapping[Key, int], placed: Mapping[K
             total, binding = alone[item.key]
             result[item.key] = ResourceFit(total, total, binding, total, False)
         return result
-    # The tasks of the services confined to each set of instances, by distinct ask (tasks no
-    # instance of theirs can ever hold reserve nothing).
-    placeable: dict[Key, int] = {}
+    # The tasks that certainly run: no more than their ports let run (contention's "at least") nor
+    # than fit with the instances to themselves; they are what the others certainly reserve, and
+    # what the placement places. Those of services confined to a set of instances, by distinct ask.
+    running = {i.key: min(placed.get(i.key, 0), _alone_count(alone, i, placed)) for i in group}
     confined: dict[frozenset[Key], dict[Ask, int]] = defaultdict(lambda: defaultdict(int))
     for item in group:
-        count = counts.get(item.key, 0)
-        if item.key in alone:
-            count = min(count, alone[item.key][0])
-        placeable[item.key] = count
-        confined[item.groups][item.ask] += count
-    # Each service placed at the tasks its ports let run, and no more than fit with the instances to itself.
-    low, open_why = _first_fit(group, {i.key: min(placed.get(i.key, 0), _alone_count(alone, i, placed)) for i in group})
+        confined[item.groups][item.ask] += running[item.key]
+    low, open_why = _first_fit(group, running)
     for item in group:
         if item.key not in alone:
             continue
@@ -308,7 +304,7 @@ def _group_fits(group: list[Sized], counts: Mapping[Key, int], placed: Mapping[K
             if groups <= item.groups:
                 for ask, count in asks.items():
                     others[ask] += count
-        others[item.ask] -= placeable[item.key]
+        others[item.ask] -= running[item.key]
         for index, need in enumerate(item.ask.amounts()):
             if need <= 0:
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from weakref import WeakKeyDictionary
 
 from ..findings import ERROR, Finding
 from ..intrinsics import Key
@@ -13,7 +14,7 @@ from .resource_facts import PORTS, ResourceFit, Sized, counts_at, resource_facts
 from .rule import Rule
 from .task_exceeds_instance import exceeding
 from .unverifiable import unverifiable
-from .wording import describe_capacity, list_names, plural
+from .wording import describe_capacity, plural
 
 RULE = Rule(
     id="resource-overcommit",
@@ -87,9 +88,32 @@ def _message(plan: PortPlan, item: Sized, count: int, fit: ResourceFit, scenario
 
 
 def _sharing(plan: PortPlan, item: Sized) -> str:
-    facts = resource_facts(plan)
-    names = [o.service.origin.label for o in facts.sized.values() if o is not item and o.groups & item.groups]
-    return list_names(names) if names else "other services"
+    """Up to three of the services sharing its instances, then how many more."""
+    labels = _labels(plan)
+    names: list[str] = []
+    total = 0
+    for groups, found in labels.items():
+        if groups & item.groups:
+            total += len(found)
+            names.extend(found[:4])
+    own = item.service.origin.label
+    names = sorted(n for n in set(names) if n != own)[:3]
+    more = total - 1 - len(names)
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "") if names else "other services"
+
+
+_LABELS: WeakKeyDictionary[PortPlan, dict[frozenset[Key], list[str]]] = WeakKeyDictionary()
+
+
+def _labels(plan: PortPlan) -> dict[frozenset[Key], list[str]]:
+    """The sized services' labels, sorted, by the set of Auto Scaling groups they land on; once per plan."""
+    found = _LABELS.get(plan)
+    if found is None:
+        grouped: dict[frozenset[Key], list[str]] = {}
+        for other in resource_facts(plan).sized.values():
+            grouped.setdefault(other.groups, []).append(other.service.origin.label)
+        found = _LABELS[plan] = {groups: sorted(names) for groups, names in grouped.items()}
+    return found
 
 
 def _fix(item: Sized, count: int, fit: ResourceFit) -> str:
