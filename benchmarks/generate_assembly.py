@@ -19,7 +19,8 @@ group and subnets through ``Fn::ImportValue`` of the platform stack's exports, a
 
 The plans are valid by construction (no port-plan findings): static host ports are unique per
 cluster, outside the dynamic range and the agent's reserved ports, static tasks never outnumber the
-instances, and static deployments can always stop a task first. Output is deterministic per seed.
+instances, static deployments can always stop a task first, and a cluster's tasks reserve at most
+half the memory of its instances (so every deployment finds room). Output is deterministic per seed.
 
 Usage: ``python benchmarks/generate_assembly.py OUTDIR --services 1000 [--seed 1]``
 """
@@ -47,6 +48,9 @@ AMI_PARAMETER = (
     "C96584B6F00A464EAD1953AFF4B05118Parameter"
 )
 INSTANCE_TYPES = ("t3.small", "t3.medium", "m7i.large", "c7i.large")
+INSTANCE_MEMORY = {"t3.small": 2048, "t3.medium": 4096, "m7i.large": 8192, "c7i.large": 4096}
+"""MiB of each type; a cluster's tasks reserve at most half its instances' memory (room to deploy)."""
+TASK_MEMORY = (128, 256, 512)
 IMAGES = ("nginx:alpine", "public.ecr.aws/docker/library/httpd:2.4", "public.ecr.aws/nginx/nginx:stable")
 KINDS = ("static", "dynamic", "daemon", "host")
 
@@ -358,7 +362,7 @@ class _Generator:
                 instance_sg={"Fn::ImportValue": t.export(_att(instance_sg, "GroupId"), f"FnGetAtt{instance_sg}GroupId")},
                 vpc=imported["vpc"], public=imported["public"],
             )
-        self._services(target, name, refs, count, min_size)
+        self._services(target, name, refs, count, min_size, min_size * INSTANCE_MEMORY[instance_type] // 2)
 
     # -- services of one cluster ------------------------------------------------------------------
 
@@ -372,8 +376,18 @@ class _Generator:
         kinds += ["dynamic"] * (count - len(kinds))
         return kinds[:count]
 
-    def _services(self, t: Template, cname: str, refs: _Refs, count: int, instances: int) -> None:
+    def _sized(self, desired: int, left: List[int]) -> tuple:
+        """A task size and count within the cluster's memory `left` (taken from it): smaller, then fewer."""
+        memory = self.rng.choice(TASK_MEMORY)
+        while memory > TASK_MEMORY[0] and desired * memory > left[0]:
+            memory //= 2
+        desired = max(1, min(desired, left[0] // memory))
+        left[0] -= desired * memory
+        return memory, desired
+
+    def _services(self, t: Template, cname: str, refs: _Refs, count: int, instances: int, memory: int) -> None:
         rng = self.rng
+        left = [memory]
         kinds = self._kinds(count)
         balancer: Optional[Dict[str, Any]] = None
         if "dynamic" in kinds:
@@ -384,27 +398,30 @@ class _Generator:
             self.summary.services += 1
             self.summary.kinds[kind] += 1
             if kind == "static":
-                desired = rng.randint(1, instances)
+                size, desired = self._sized(rng.randint(1, instances), left)
                 mapping = {"ContainerPort": 80, "HostPort": static_port, "Protocol": "tcp"}
                 static_port += 1
-                task = self._task(t, sname, "bridge", [mapping])
+                task = self._task(t, sname, "bridge", [mapping], memory=size)
                 self._service(t, sname, refs, task, desired=desired, strategy=rng.random() < 0.7,
                               minimum=0 if desired == 1 else 50, maximum=100)
             elif kind == "host":
-                desired = rng.randint(1, instances)
+                size, desired = self._sized(rng.randint(1, instances), left)
                 mapping = {"ContainerPort": host_port, "HostPort": host_port, "Protocol": "tcp"}
                 host_port += 1
-                task = self._task(t, sname, "host", [mapping])
+                task = self._task(t, sname, "host", [mapping], memory=size)
                 self._service(t, sname, refs, task, desired=desired, strategy=True,
                               minimum=0 if desired == 1 else 50, maximum=100)
             elif kind == "daemon":
                 mapping = {"ContainerPort": 9100, "HostPort": 9100, "Protocol": "tcp"}
-                task = self._task(t, sname, "bridge", [mapping], image="quay.io/prometheus/node-exporter:v1.8.2")
+                size, _ = self._sized(instances, left)  # one task on every instance
+                task = self._task(t, sname, "bridge", [mapping], image="quay.io/prometheus/node-exporter:v1.8.2",
+                                  memory=size)
                 self._service(t, sname, refs, task, daemon=True, minimum=0, maximum=100)
             else:
                 assert balancer is not None
                 mapping = {"ContainerPort": 80, "HostPort": 0, "Protocol": "tcp"}
-                task = self._task(t, sname, "bridge", [mapping])
+                size, desired = self._sized(rng.randint(1, 6), left)
+                task = self._task(t, sname, "bridge", [mapping], memory=size)
                 group = t.add([sname, "TargetGroup", "Resource"], "AWS::ElasticLoadBalancingV2::TargetGroup", {
                     "HealthCheckIntervalSeconds": 10,
                     "HealthCheckPath": "/",
@@ -430,7 +447,7 @@ class _Generator:
                               "Priority": priority,
                           })
                     priority += 1
-                self._service(t, sname, refs, task, desired=rng.randint(1, 6), strategy=True, minimum=100,
+                self._service(t, sname, refs, task, desired=desired, strategy=True, minimum=100,
                               maximum=200, target_group=group, depends=[balancer["listener"]])
         if balancer is not None:
             t.resources[balancer["listener"]]["Properties"]["DefaultActions"] = [
@@ -484,7 +501,7 @@ class _Generator:
         return {"listener": listener, "default": None}
 
     def _task(self, t: Template, sname: str, mode: str, mappings: List[Dict[str, Any]],
-              image: Optional[str] = None) -> str:
+              image: Optional[str] = None, memory: int = TASK_MEMORY[0]) -> str:
         log_group = t.add([sname, "TaskDefinition", "web", "LogGroup", "Resource"], "AWS::Logs::LogGroup", {
             "RetentionInDays": 30,
         }, UpdateReplacePolicy="Retain", DeletionPolicy="Retain")
@@ -513,7 +530,7 @@ class _Generator:
                     "Options": {"awslogs-group": _ref(log_group), "awslogs-stream-prefix": sname,
                                 "awslogs-region": {"Ref": "AWS::Region"}},
                 },
-                "Memory": self.rng.choice((128, 256, 512)),
+                "Memory": memory,
                 "Name": "web",
                 "PortMappings": mappings,
             }],

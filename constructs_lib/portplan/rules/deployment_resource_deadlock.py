@@ -16,6 +16,7 @@ from ..model import PortPlan
 from ..rollout import healthy_floor, stop_first_percent, task_ceiling
 from .resource_facts import PORTS, ResourceFit, Sized, counts_at, resource_facts, resource_fits
 from .rule import Rule
+from .unverifiable import unverifiable
 from .wording import describe_capacity, plural
 
 RULE = Rule(
@@ -56,8 +57,10 @@ def _judge(plan: PortPlan, item: Sized, count: int, fit: ResourceFit, when: str)
     capacity = describe_capacity(plan, item.groups)
     hangs = "; the deployment hangs, its new tasks PENDING, until it times out or the circuit breaker rolls it back"
     if service.blue_green:
-        if 2 * count <= fit.high:
+        if 2 * count <= fit.low:
             return None
+        if 2 * count <= fit.high:
+            return _open(item, f"a blue/green deployment{when} finds room for {count} new tasks beside the {count} running", fit)
         return RULE.finding(
             service.origin,
             f"a blue/green deployment{when} starts {plural(count, 'new task')} beside the {count} running, but capacity "
@@ -71,8 +74,10 @@ def _judge(plan: PortPlan, item: Sized, count: int, fit: ResourceFit, when: str)
         return None  # deployment-port-deadlock reports what is unknown
     if healthy_floor(count, minimum) < count or task_ceiling(count, maximum) <= count:
         return None  # an old task may stop first; or the port rule's "no extra task" case
-    if fit.high > count:
+    if fit.low > count:
         return None
+    if fit.high > count:
+        return _open(item, f"a rolling deployment{when} that may not stop a task first finds room for a new one", fit)
     return RULE.finding(
         service.origin,
         f"a rolling deployment{when} cannot replace any of the {plural(count, 'task')}: minimumHealthyPercent {minimum} "
@@ -80,4 +85,13 @@ def _judge(plan: PortPlan, item: Sized, count: int, fit: ResourceFit, when: str)
         f"capacity {capacity} holds at most {plural(fit.high, 'task')} of it by {fit.binding}, all running" + hangs,
         f"lower minimumHealthyPercent to {stop_first_percent(count)}, or give capacity {capacity} room for one more "
         "task (more or larger instances, or smaller tasks)",
+    )
+
+
+def _open(item: Sized, what: str, fit: ResourceFit) -> Finding:
+    return unverifiable(
+        item.service.origin,
+        f"cannot tell whether {what}: at least {fit.low} and at most {fit.high} of its tasks fit beside the services "
+        f"sharing its instances ({fit.undecided or 'the bounds do not meet'})",
+        "acknowledge this finding once checked by hand, or lower minimumHealthyPercent so a task may stop first",
     )
