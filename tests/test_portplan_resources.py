@@ -255,6 +255,15 @@ def test_a_rolling_deployment_that_may_not_stop_a_task_needs_room_for_one_more()
     assert not found(app(container(Memory=256), desired=2, minimum=100, maximum=200), "deployment-resource-deadlock")
 
 
+def test_an_awsvpc_task_on_a_t2_micro_cannot_roll() -> None:
+    # aws-cdk-examples' ec2-service-with-task-networking: a t2.micro has 2 ENIs, one its own, so one
+    # awsvpc task; at minimumHealthyPercent 50 one task must keep running while its successor starts
+    stack = app(mode="awsvpc", instance_type="t2.micro", minimum=50, maximum=200)
+    [message] = found(stack, "deployment-resource-deadlock")
+    assert "at most 1 task of it by ENIs" in message and "without awsvpc trunking" in message
+    assert not found(app(mode="awsvpc", instance_type="t2.micro", minimum=0, maximum=100), "deployment-resource-deadlock")
+
+
 def test_a_blue_green_deployment_needs_room_for_every_task_twice() -> None:
     assert found(app(container(Memory=256), desired=2, controller="CODE_DEPLOY"), "deployment-resource-deadlock")
     assert not found(app(container(Memory=128), desired=2, controller="CODE_DEPLOY"), "deployment-resource-deadlock")

@@ -55,6 +55,8 @@ def _judge(plan: PortPlan, item: Sized, count: int, fit: ResourceFit, when: str)
     if count <= 0 or fit.binding == PORTS or count > fit.high:
         return None  # no tasks; the port rule's; or resource-overcommit's
     capacity = describe_capacity(plan, item.groups)
+    if fit.binding == "ENIs":
+        capacity += " (without awsvpc trunking, which the templates cannot show)"
     hangs = "; the deployment hangs, its new tasks PENDING, until it times out or the circuit breaker rolls it back"
     if service.blue_green:
         if 2 * count <= fit.low:
