@@ -397,3 +397,15 @@ def test_a_lone_service_is_exact_against_the_brute_force() -> None:
         stack = app(container(Memory=memory, Cpu=cpu), desired=0, instances=instances)
         fit = resource_fits(plan_of(stack))[(stack.loaded().name, "Service")]
         assert fit.low == fit.high == most_of(0, ((cpu, memory, None),), (0,), instances)
+
+
+def test_sizes_and_types_from_parameter_defaults_say_so() -> None:
+    # a verdict reached on a parameter's default says which default it rests on
+    typed = app(container(Memory=600), desired=3, instance_type=ref("Type"))
+    typed.parameters["Type"] = {"Type": "String", "Default": "t3.micro"}
+    [message] = found(typed, "resource-overcommit")
+    assert message.endswith("(this assumes Type=t3.micro, its default)")
+    sized = app(container(Memory=ref("Mem")), desired=3)
+    sized.parameters["Mem"] = {"Type": "Number", "Default": 600}
+    [message] = found(sized, "resource-overcommit")
+    assert message.endswith("(this assumes Mem=600, its default)")

@@ -212,7 +212,7 @@ def resource_fits(plan: PortPlan, at_maximum: bool = False) -> dict[Key, Resourc
 def _port_capped(plan: PortPlan, at_maximum: bool) -> dict[Key, int]:
     """The tasks of each service with static host ports that their ports let run (contention's "at
     least"), the counts the first-fit placement places: tasks no instance has the port for take nothing."""
-    scenario = None
+    scenario: dict[Hashable, int | Unknown] | None = None
     if at_maximum:
         scenario = {i.key: peak_count(plan, i.service) for i in static_port_facts(plan).placed if not i.service.daemon}
     capped: dict[Key, int] = {}
