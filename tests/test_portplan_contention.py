@@ -119,7 +119,7 @@ def test_plan_fits_at_the_maximum_equals_the_definition(
         if not subject.ports:
             assert row["fits_at_max_by"] in (None, "memory")
             continue
-        assert row["fits_at_max_by"] == "ports"
+        assert row["fits_at_max_by"] == ("ports" if services[index][0] else "distinctInstance")
         others = [d for d in demands if d is not subject]
         assert row["fits_at_max"] == brute_force_fits_beside(subject, others, {"g": instances})
 

@@ -393,7 +393,7 @@ class _Builder:
             ports = ", ".join(f"{p['protocol']}/{p['host']}" for p in host_ports if isinstance(p["host"], int))
             why = f"no instance has {ports} free" if static else "distinctInstance: one per instance"
             rule = "static-port-overcommit" if static else "placement-constraint-overcommit"
-            if row.get("fits_by") not in (None, "ports"):  # CPU, memory or ENIs bind before the port
+            if row.get("fits_by") in ("CPU", "memory", "ENIs"):  # they bind before the port
                 why, rule = f"no instance has the {row['fits_by']} free", "resource-overcommit"
             if missing > 0 and (static or distinct):
                 plural = "s" if missing != 1 else ""

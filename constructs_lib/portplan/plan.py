@@ -37,9 +37,9 @@ from .rules.facts import (  # the rules' own view of static ports and constraint
     peak_count,
     static_port_facts,
 )
-from .rules.resource_facts import PORTS, resource_fits
+from .rules.resource_facts import PORTS, ask_for, resource_facts, resource_fits
 from .rules.scaling_port_overcommit import overcommitted_at_maximum
-from .sizing import Offer, offer_of, task_ask
+from .sizing import Offer, offer_of
 
 Port = tuple[str, int]
 
@@ -191,7 +191,7 @@ def compute_fit_bounds(plan: PortPlan, at_maximum: bool = False) -> dict[Key, Fi
 @dataclass(frozen=True)
 class Fits:
     """How many tasks of a service fit by ports, CPU, memory and ENIs together: at least `low`, at most
-    `high`, and what binds (`by`: "ports", "CPU", "memory", "ENIs")."""
+    `high`, and what binds (`by`: "ports", "distinctInstance", "CPU", "memory", "ENIs")."""
 
     low: int
     high: int
@@ -218,9 +218,18 @@ def resource_fit_bounds(plan: PortPlan, at_maximum: bool = False) -> dict[Key, F
         if resource is not None:
             bounds.append((resource.low, resource.high, resource.binding))
         if bounds:
-            tightest = min(bounds, key=lambda b: (b[1], b[2] != PORTS))  # a tie names the ports
-            found[key] = Fits(min(b[0] for b in bounds), tightest[1], tightest[2])
+            _, high, by = min(bounds, key=lambda b: (b[1], b[2] != PORTS))  # a tie names the ports
+            if by == PORTS and not _static(plan, key):
+                by = "distinctInstance"  # one task per instance, whatever its ports
+            found[key] = Fits(min(b[0] for b in bounds), high, by)
     return found
+
+
+def _static(plan: PortPlan, key: Key) -> bool:
+    """Whether the service's task definition holds a static host port."""
+    service = plan.services[key]
+    definition = plan.task_definitions.get(service.task_definition) if isinstance(service.task_definition, tuple) else None
+    return definition is not None and bool(definition.static_ports)
 
 
 def _port_bounded(plan: PortPlan, key: Key) -> bool:
@@ -510,7 +519,7 @@ def _ask(plan: PortPlan, service: Service, definition: Any) -> dict[str, int] | 
     """What each task reserves on an EC2 instance (None: on Fargate, or not known)."""
     if definition is None or service.origin.key not in plan.pools:
         return None
-    ask = task_ask(definition)
+    ask = ask_for(resource_facts(plan), definition)
     if ask is None or isinstance(ask, Unknown):
         return None
     return {"cpu": ask.cpu, "memory_mib": ask.memory, "enis": ask.enis}

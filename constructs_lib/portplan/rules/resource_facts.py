@@ -101,6 +101,9 @@ class ResourceFacts:
     doubts: dict[Key, str] = field(default_factory=dict)
     invalid: set[Key] = field(default_factory=set)
     offers: dict[Key, Offer | Unknown] = field(default_factory=dict)
+    largest: dict[Key, Offer | Unknown] = field(default_factory=dict)
+    asks: dict[Key, Ask | Unknown | None] = field(default_factory=dict)
+    """Each task definition's ask, by its key (see sizing.task_ask)."""
     fits: dict[bool, dict[Key, ResourceFit]] = field(default_factory=dict)
 
 
@@ -115,12 +118,21 @@ def resource_facts(plan: PortPlan) -> ResourceFacts:
     return found
 
 
-def offer_for(facts: ResourceFacts, group: AutoScalingGroup) -> Offer | Unknown:
-    key = group.origin.key
-    found = facts.offers.get(key)
+def offer_for(facts: ResourceFacts, group: AutoScalingGroup, largest: bool = False) -> Offer | Unknown:
+    """What an instance of `group` offers (of its largest type when `largest`), once per plan."""
+    known = facts.largest if largest else facts.offers
+    found = known.get(group.origin.key)
     if found is None:
-        found = facts.offers[key] = offer_of(group)
+        found = known[group.origin.key] = offer_of(group, largest)
     return found
+
+
+def ask_for(facts: ResourceFacts, definition: TaskDefinition) -> Ask | Unknown | None:
+    """What a task of `definition` asks (sizing.task_ask), once per plan."""
+    key = definition.origin.key
+    if key not in facts.asks:
+        facts.asks[key] = task_ask(definition)
+    return facts.asks[key]
 
 
 def _ports(service: Service, definition: TaskDefinition) -> frozenset[Port]:
@@ -134,17 +146,13 @@ def _ports(service: Service, definition: TaskDefinition) -> frozenset[Port]:
 
 def _build(plan: PortPlan) -> ResourceFacts:
     facts = ResourceFacts()
-    asks: dict[Key, Ask | Unknown | None] = {}
     pending: list[tuple[Service, TaskDefinition, Ask, list[tuple[Key, int]]]] = []
     for key, pool in plan.pools.items():
         service = plan.services[key]
         definition = definition_of(plan, service)
         if definition is None or not pool.members or pool.high is None or isinstance(service.scheduling, Unknown):
             continue  # capacity or task left open: `unverifiable` says so
-        dkey = definition.origin.key
-        if dkey not in asks:
-            asks[dkey] = task_ask(definition)
-        ask = asks[dkey]
+        ask = ask_for(facts, definition)
         if ask is None:
             facts.invalid.add(key)
             continue
@@ -216,7 +224,15 @@ def _port_capped(plan: PortPlan, at_maximum: bool) -> dict[Key, int]:
     if at_maximum:
         scenario = {i.key: peak_count(plan, i.service) for i in static_port_facts(plan).placed if not i.service.daemon}
     capped: dict[Key, int] = {}
+    holders = static_port_facts(plan).holders
     for group in contention_groups(plan, scenario):
+        if len(group.items) == 1:  # alone on its ports: all its tasks run where the pool holds them
+            only = group.items[0]
+            count = only.service.desired_count if scenario is None else scenario.get(only.key)
+            if isinstance(count, int) and count <= only.pool.low and not any(
+                (m.asg, port) in holders for m in only.pool.members for port in only.ports
+            ):
+                continue
         for item in group.items:
             room = group.room(item.key)
             if room is not None:

@@ -8,8 +8,9 @@ from weakref import WeakKeyDictionary
 from ..findings import ERROR, Finding
 from ..intrinsics import Key, Unknown
 from ..model import PortPlan
-from ..sizing import RESOURCES, describe_ask, offer_of, task_ask
+from ..sizing import RESOURCES, describe_ask
 from .facts import definition_of
+from .resource_facts import ask_for, offer_for, resource_facts
 from .rule import Rule
 from .wording import describe_capacity
 
@@ -29,31 +30,35 @@ _REASON = {"CPU": "RESOURCE:CPU", "memory": "RESOURCE:MEMORY", "ENIs": "RESOURCE
 
 def check(plan: PortPlan) -> Iterator[Finding]:
     """Services on EC2 whose task fits on none of the instance types their capacity may get."""
-    for _, finding in _exceeding(plan):
-        yield finding
+    yield from _exceeding(plan).values()
 
 
 def exceeding(plan: PortPlan) -> set[Key]:
     """The services this rule reports (resource-overcommit leaves them to it)."""
+    return set(_exceeding(plan))
+
+
+_FOUND: WeakKeyDictionary[PortPlan, dict[Key, Finding]] = WeakKeyDictionary()
+
+
+def _exceeding(plan: PortPlan) -> dict[Key, Finding]:
     found = _FOUND.get(plan)
     if found is None:
-        found = _FOUND[plan] = {key for key, _ in _exceeding(plan)}
+        found = _FOUND[plan] = dict(_judge(plan))
     return found
 
 
-_FOUND: WeakKeyDictionary[PortPlan, set[Key]] = WeakKeyDictionary()
-
-
-def _exceeding(plan: PortPlan) -> Iterator[tuple[Key, Finding]]:
+def _judge(plan: PortPlan) -> Iterator[tuple[Key, Finding]]:
+    facts = resource_facts(plan)
     for key, pool in plan.pools.items():
         service = plan.services[key]
         definition = definition_of(plan, service)
         if definition is None or not pool.members or pool.doubts:
             continue
-        ask = task_ask(definition)
+        ask = ask_for(facts, definition)
         if ask is None or isinstance(ask, Unknown):
             continue  # invalid-task-size, or unverifiable, says so
-        largest = [offer_of(plan.auto_scaling_groups[m.asg], largest=True) for m in pool.members]
+        largest = [offer_for(facts, plan.auto_scaling_groups[m.asg], largest=True) for m in pool.members]
         if any(isinstance(o, Unknown) for o in largest):
             continue
         short: list[tuple[str, int, int, str]] = []  # (resource, asked, most offered, where)
