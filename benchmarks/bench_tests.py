@@ -65,6 +65,7 @@ def run(timeout: float = 600) -> Dict[str, Any]:
         "wall": elapsed,
         "exit": result.returncode,
         "summary": summary,
+        "failed": [line[len("FAILED "):] for line in output.splitlines() if line.startswith("FAILED ")],
         "slowest": parse_durations(output),
         "goal": GOAL_SECONDS,
         "goal_met": elapsed < GOAL_SECONDS,
@@ -77,6 +78,8 @@ def report(result: Dict[str, Any]) -> str:
         f"(goal < {result['goal']:.0f} s: {'met' if result['goal_met'] else 'MISSED'}); pytest says "
         f"`{result['summary']}`, exit {result['exit']}.",
         "",
+        *(f"- failed: `{line}`" for line in result.get("failed", ())),
+        *([""] if result.get("failed") else []),
         "| # | seconds | phase | test |",
         "|---:|---:|---|---|",
     ]

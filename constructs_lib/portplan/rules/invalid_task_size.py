@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from ..findings import ERROR, Finding
 from ..model import PortPlan
 from ..sizing import size_problems
+from .resource_facts import ask_for, resource_facts
 from .rule import Rule
 
 RULE = Rule(
@@ -34,10 +35,11 @@ def check(plan: PortPlan) -> Iterator[Finding]:
         for key, service in plan.services.items()
         if key in plan.pools and isinstance(service.task_definition, tuple)
     }
+    facts = resource_facts(plan)
     for key in sorted(used):
         definition = plan.task_definitions.get(key)
-        if definition is None or definition.sizes_doubt is not None:
-            continue
+        if definition is None or ask_for(facts, definition) is not None:
+            continue  # sized (or left open): ECS accepts its sizes
         for _, problem in size_problems(definition):
             yield RULE.finding(
                 definition.origin,

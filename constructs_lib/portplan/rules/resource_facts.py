@@ -62,14 +62,14 @@ class Sized:
     ask: Ask
     ports: frozenset[Port]
     members: tuple[Member, ...]
-    groups: frozenset[Key] = field(init=False)
+    groups: frozenset[Key]
+    """The Auto Scaling groups of `members`."""
+
+    key: Key = field(init=False)
+    """The service's (template, logical id)."""
 
     def __post_init__(self) -> None:
-        self.groups = frozenset(m.asg for m in self.members)
-
-    @property
-    def key(self) -> Key:
-        return self.service.origin.key
+        self.key = self.service.origin.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +146,11 @@ def _ports(service: Service, definition: TaskDefinition) -> frozenset[Port]:
 
 def _build(plan: PortPlan) -> ResourceFacts:
     facts = ResourceFacts()
-    pending: list[tuple[Service, TaskDefinition, Ask, list[tuple[Key, int]]]] = []
+    pending: list[tuple[Service, TaskDefinition, Ask, tuple[Key, ...]]] = []
+    # A group is one set of instances: counted at the most any service's pool counts on it (MaxSize
+    # where managed scaling grows it for one of them), as the plan's capacity counts it.
+    most: dict[Key, int] = {}
+    pools: dict[int, tuple[Unknown | None, tuple[Key, ...]]] = {}  # services placed alike share a pool
     for key, pool in plan.pools.items():
         service = plan.services[key]
         definition = definition_of(plan, service)
@@ -159,22 +163,22 @@ def _build(plan: PortPlan) -> ResourceFacts:
         if isinstance(ask, Unknown):
             facts.doubts[key] = f"its task size is unknown: {ask.reason}"
             continue
-        offers = [(m.asg, offer_for(facts, plan.auto_scaling_groups[m.asg])) for m in pool.members]
-        unknown = next((o for _, o in offers if isinstance(o, Unknown)), None)
+        found = pools.get(id(pool))
+        if found is None:
+            offers = [offer_for(facts, plan.auto_scaling_groups[m.asg]) for m in pool.members]
+            unknown = next((o for o in offers if isinstance(o, Unknown)), None)
+            found = pools[id(pool)] = (unknown, tuple(m.asg for m in pool.members))
+            if unknown is None:
+                for member in pool.members:
+                    if isinstance(member.instances, int):
+                        most[member.asg] = max(most.get(member.asg, 0), member.instances)
+        unknown, groups = found
         if unknown is not None:
             facts.doubts[key] = f"what its instances offer is unknown: {unknown.reason}"
-            continue
-        if service.daemon:
-            facts.daemons[key] = (service, ask, tuple(m.asg for m in pool.members))
-            continue
-        sizes = [(m.asg, m.instances) for m in pool.members if isinstance(m.instances, int)]
-        pending.append((service, definition, ask, sizes))
-    # A group is one set of instances: counted at the most any service's pool counts on it (MaxSize
-    # where managed scaling grows it for one of them), as the plan's capacity counts it.
-    most: dict[Key, int] = {}
-    for _, _, _, sizes in pending:
-        for asg, instances in sizes:
-            most[asg] = max(most.get(asg, 0), instances)
+        elif service.daemon:
+            facts.daemons[key] = (service, ask, groups)
+        else:
+            pending.append((service, definition, ask, groups))
     load: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0])
     held: dict[Key, set[Port]] = defaultdict(set)
     for service, ask, groups in facts.daemons.values():
@@ -184,15 +188,20 @@ def _build(plan: PortPlan) -> ResourceFacts:
                 load[asg][index] += amount
             if definition is not None:
                 held[asg] |= definition.static_ports
-    for service, definition, ask, sizes in pending:
-        members = []
-        for asg, instances in sizes:
-            offer = facts.offers[asg]
-            assert isinstance(offer, Offer)
-            taken = load.get(asg, (0, 0, 0))
-            free = (offer.cpu - taken[0], offer.memory - taken[1], offer.enis - taken[2])
-            members.append(Member(asg, max(most[asg], 0), offer, free, frozenset(held.get(asg, ()))))
-        facts.sized[service.origin.key] = Sized(service, definition, ask, _ports(service, definition), tuple(members))
+    made: dict[Key, Member] = {}  # one per group, shared by every service landing on it
+    shared: dict[tuple[Key, ...], tuple[tuple[Member, ...], frozenset[Key]]] = {}
+    for service, definition, ask, groups in pending:
+        found = shared.get(groups)
+        if found is None:
+            for asg in groups:
+                if asg not in made:
+                    offer = facts.offers[asg]
+                    assert isinstance(offer, Offer)
+                    taken = load.get(asg, (0, 0, 0))
+                    free = (offer.cpu - taken[0], offer.memory - taken[1], offer.enis - taken[2])
+                    made[asg] = Member(asg, max(most.get(asg, 0), 0), offer, free, frozenset(held.get(asg, ())))
+            found = shared[groups] = (tuple(made[asg] for asg in groups), frozenset(groups))
+        facts.sized[service.origin.key] = Sized(service, definition, ask, _ports(service, definition), *found)
     return facts
 
 
@@ -310,32 +319,53 @@ def _group_fits(group: list[Sized], placed: Mapping[Key, int]) -> dict[Key, Reso
     for item in group:
         confined[item.groups][item.ask] += running[item.key]
     low, open_why = _first_fit(group, running)
+    rooms: dict[tuple[frozenset[Key], Ask], list[tuple[int, int, int]]] = {}
     for item in group:
         if item.key not in alone:
             continue
         total, binding = alone[item.key]
         high, what = total, binding
-        others: dict[Ask, int] = defaultdict(int)
-        for groups, asks in confined.items():
-            if groups <= item.groups:
-                for ask, count in asks.items():
-                    others[ask] += count
-        others[item.ask] -= running[item.key]
+        # Per resource: what the instances hold of its tasks one by one, what the confined tasks take
+        # of that, and the room they leave in total; its own tasks counted in, once per shape.
+        shape = (item.groups, item.ask)
+        found = rooms.get(shape)
+        if found is None:
+            found = rooms[shape] = _rooms(item, confined)
+        own = running[item.key]
         for index, need in enumerate(item.ask.amounts()):
             if need <= 0:
                 continue
             # Every other task confined to its instances sits on one of them, and takes at least
             # floor(its ask / S's ask) of S's tasks' room there; nor can S's tasks outgrow the room left.
-            per_instance_room = sum(m.instances * (max(m.free[index], 0) // need) for m in item.members)
-            taken = sum((ask.amounts()[index] // need) * count for ask, count in others.items())
-            left = sum(m.instances * max(m.free[index], 0) for m in item.members)
-            left -= sum(ask.amounts()[index] * count for ask, count in others.items())
-            room = max(min(per_instance_room - taken, left // need), 0)
+            per_instance_room, taken, left = found[index]
+            room = max(min(per_instance_room - (taken - own), (left + need * own) // need), 0)
             if room < high:
                 high, what = room, RESOURCES[index]
         least = min(low.get(item.key, 0), high)
         result[item.key] = ResourceFit(least, high, what, total, True, open_why if least < high else None)
     return result
+
+
+def _rooms(item: Sized, confined: Mapping[frozenset[Key], Mapping[Ask, int]]) -> list[tuple[int, int, int]]:
+    """Per resource (CPU, memory, ENIs) of `item`'s ask: how many of its tasks the instances hold one by
+    one, floor(ask / its ask) summed over every task confined to its instances (its own included), and
+    the room those tasks leave in total."""
+    tasks: dict[Ask, int] = defaultdict(int)
+    for groups, asks in confined.items():
+        if groups <= item.groups:
+            for ask, count in asks.items():
+                tasks[ask] += count
+    found = []
+    for index, need in enumerate(item.ask.amounts()):
+        if need <= 0:
+            found.append((0, 0, 0))
+            continue
+        per_instance_room = sum(m.instances * (max(m.free[index], 0) // need) for m in item.members)
+        taken = sum((ask.amounts()[index] // need) * count for ask, count in tasks.items())
+        left = sum(m.instances * max(m.free[index], 0) for m in item.members)
+        left -= sum(ask.amounts()[index] * count for ask, count in tasks.items())
+        found.append((per_instance_room, taken, left))
+    return found
 
 
 def _alone_count(alone: Mapping[Key, tuple[int, str]], item: Sized, placed: Mapping[Key, int]) -> int:
