@@ -111,6 +111,7 @@ def size_problems(definition: TaskDefinition) -> list[tuple[str | None, str]]:
             found.append((None, f"its task-level {what} is {value}: ECS needs a positive size"))
     reserved = 0
     cpu = 0
+    over_alone = False  # a container alone above the task's Memory (said for that container)
     for container in definition.containers:
         name, hard, soft = container.name, container.memory, container.memory_reservation
         if task_memory is None and hard is None and soft is None:
@@ -132,10 +133,9 @@ def size_problems(definition: TaskDefinition) -> list[tuple[str | None, str]]:
         if isinstance(container.cpu, int):
             cpu += container.cpu
         if isinstance(task_memory, int) and isinstance(hard, int) and hard > task_memory:
+            over_alone = True
             found.append((name, f"container {name} has Memory {hard} MiB, more than the task-level Memory of "
                                 f"{task_memory} MiB; ECS needs every container's memory within the task's"))
-    over_alone = any(isinstance(c.memory, int) and isinstance(task_memory, int) and c.memory > task_memory
-                     for c in definition.containers)
     if isinstance(task_memory, int) and task_memory > 0 and reserved > task_memory and not over_alone:
         found.append(
             (None, f"its containers reserve {reserved} MiB in total, more than its task-level Memory of {task_memory} MiB")
