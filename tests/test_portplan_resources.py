@@ -163,7 +163,9 @@ def test_a_mixed_instances_policy_is_planned_with_its_smallest_type() -> None:
     assert not found(stack, "task-exceeds-instance")
     # ... but the group may launch only t3.small (1996 MiB), where none fits
     [message] = found(stack, "resource-overcommit")
-    assert "the smallest of t3.small, m5.large" in message and "at most 0 fit by memory" in message
+    assert "instances of the smallest of t3.small, m5.large," in message and "at most 0 fit by memory" in message
+    # (the overrides replace the launch template's own t3.micro)
+    assert "t3.micro" not in message
 
 
 # -- task-exceeds-instance, at the edge -------------------------------------------------------------------------
@@ -172,14 +174,14 @@ def test_a_mixed_instances_policy_is_planned_with_its_smallest_type() -> None:
 def test_a_task_exactly_the_registered_memory_fits_one_mib_more_fits_nowhere() -> None:
     assert (row(app(container(Memory=998)))["fits"], found(app(container(Memory=998)), "task-exceeds-instance")) == (1, [])
     [message] = found(app(container(Memory=999)), "task-exceeds-instance")
-    assert "its memory (999 MiB) is more than the largest instance type it can land on, t3.micro, offers ECS (998 MiB)" in message
+    assert "its memory (999 MiB) is more than any instance type it can land on (t3.micro) offers ECS (at most 998 MiB)" in message
     assert "RESOURCE:MEMORY" in message
 
 
 def test_a_task_level_size_beyond_the_cpu_of_every_type_is_reported() -> None:
     stack = app(task={"Cpu": "4096", "Memory": "512"})
     [message] = found(stack, "task-exceeds-instance")
-    assert "its CPU (4096 CPU units)" in message and "(2048 CPU units)" in message and "RESOURCE:CPU" in message
+    assert "its CPU (4096 CPU units)" in message and "(at most 2048 CPU units)" in message and "RESOURCE:CPU" in message
 
 
 def test_awsvpc_needs_an_eni_beyond_the_primary_one() -> None:

@@ -64,7 +64,8 @@ class AutoScalingBuilder(FamilyBuilder):
                 source = self.launch_sources[found] if isinstance(found, tuple) else found
                 if isinstance(source, RawResource):
                     data = mapping_of(source.resolver.value(source.props.get("LaunchTemplateData")))
-                    instance_types.append(source.resolver.value(data.get("InstanceType")))
+                    if not instance_types:  # a mixed instances policy's overrides replace the template's type
+                        instance_types.append(source.resolver.value(data.get("InstanceType")))
                     user_data = data.get("UserData")
                     image = data.get("ImageId")
                     security_groups = self._launch_template_groups(source.resolver, data)

@@ -61,19 +61,19 @@ def _judge(plan: PortPlan) -> Iterator[tuple[Key, Finding]]:
         largest = [offer_for(facts, plan.auto_scaling_groups[m.asg], largest=True) for m in pool.members]
         if any(isinstance(o, Unknown) for o in largest):
             continue
-        short: list[tuple[str, int, int, str]] = []  # (resource, asked, most offered, where)
+        types = ", ".join(dict.fromkeys(t for offer in largest for t in offer.types))  # type: ignore[union-attr]
+        short: list[tuple[str, int, int]] = []  # (resource, asked, the most any type offers)
         for index, name in enumerate(RESOURCES):
             need = ask.amounts()[index]
-            best = max(largest, key=lambda o: o.amounts()[index])  # type: ignore[union-attr]
-            have = best.amounts()[index]  # type: ignore[union-attr]
+            have = max(offer.amounts()[index] for offer in largest)  # type: ignore[union-attr]
             if need > have:
-                short.append((name, need, have, best.types[-1] if len(best.types) > 1 else best.label))  # type: ignore[union-attr]
+                short.append((name, need, have))
         if not short:
             continue
         what = "; ".join(
-            f"its {name} ({asked} {_unit(name)}) is more than the largest instance type it can land on, {where}, "
-            f"offers ECS ({offered} {_unit(name)})"
-            for name, asked, offered, where in short
+            f"its {name} ({asked} {_unit(name)}) is more than any instance type it can land on ({types}) offers "
+            f"ECS (at most {offered} {_unit(name)})"
+            for name, asked, offered in short
         )
         trunking = " (without awsvpc trunking, which the templates cannot show)" if short[0][0] == "ENIs" else ""
         yield key, RULE.finding(
