@@ -412,6 +412,22 @@ def mixed_instances(stack, bad):
     service(stack, cluster, provider, task(stack, (80, 0), memory=1500), desired=4 if bad else 2)
 
 
+def daemons(stack, bad):
+    # two DAEMON services on 2 t3.small (1996 MiB each for tasks): 1100 MiB each do not fit together
+    cluster, _, _ = cluster_with_capacity(stack)
+    for name in ("Logs", "Metrics"):
+        ecs.Ec2Service(
+            stack,
+            name,
+            cluster=cluster,
+            task_definition=task(stack, (80, 0), id=f"{name}Task", memory=1100 if bad else 900),
+            daemon=True,
+            min_healthy_percent=0,
+            max_healthy_percent=100,
+            circuit_breaker=BREAKER,
+        )
+
+
 VARIANTS: Dict[str, Tuple[str, Callable[[cdk.Stack, bool], None]]] = {
     "blue-green": ("deployment-port-deadlock", blue_green),
     "network-load-balanced": ("dynamic-port-ingress", network_load_balanced),
@@ -421,6 +437,7 @@ VARIANTS: Dict[str, Tuple[str, Callable[[cdk.Stack, bool], None]]] = {
     "awsvpc-enis": ("resource-overcommit", awsvpc_enis),
     "blue-green-resources": ("deployment-resource-deadlock", blue_green_resources),
     "mixed-instances": ("resource-overcommit", mixed_instances),
+    "daemons": ("resource-overcommit", daemons),
 }
 """More cases for rules CASES already has, by name: (the rule, the builder)."""
 

@@ -227,6 +227,22 @@ def test_a_daemon_takes_its_share_of_every_instance() -> None:
     assert not found(stack, "resource-overcommit")
 
 
+def test_daemons_that_together_outgrow_an_instance() -> None:
+    # two DAEMON services of 600 MiB each on t3.micro instances (998 MiB): each fits alone, not both
+    stack = app(container(Memory=128), desired=1)
+    for index, memory in ((1, 600), (2, 600)):
+        stack.task(f"Agent{index}Task", containers=[container(f"agent{index}", Memory=memory)])
+        stack.service(f"Agent{index}", f"Agent{index}Task", daemon=True)
+    messages = {f.resource: f.message for f in rules_of(check(stack), "resource-overcommit")}
+    assert set(messages) == {"Agent1", "Agent2", "Service"}
+    assert "together they ask 1200 MiB of an instance of t3.micro, which offers 998" in messages["Agent1"]
+    assert "0 MiB each for tasks" in messages["Service"]
+    # and two that fit together are fine
+    stack.props("Agent2Task")["ContainerDefinitions"][0]["Memory"] = 300
+    stack.props("Agent1Task")["ContainerDefinitions"][0]["Memory"] = 300
+    assert not found(stack, "resource-overcommit")
+
+
 def test_at_the_scaling_maximum() -> None:
     stack = app(container(Memory=256), desired=2)
     stack.scaling("Service", 2, 5)

@@ -8,13 +8,13 @@ from weakref import WeakKeyDictionary
 from ..findings import ERROR, Finding
 from ..intrinsics import Key
 from ..model import PortPlan
-from ..sizing import RESOURCES, describe_ask
+from ..sizing import RESOURCES, Ask, Offer, describe_ask
 from .facts import scaling_maximum
 from .resource_facts import PORTS, ResourceFit, Sized, counts_at, resource_facts, resource_fits
 from .rule import Rule
 from .task_exceeds_instance import exceeding
 from .unverifiable import unverifiable
-from .wording import describe_capacity, plural
+from .wording import describe_capacity, list_names, plural
 
 RULE = Rule(
     id="resource-overcommit",
@@ -35,6 +35,7 @@ def check(plan: PortPlan) -> Iterator[Finding]:
     desired = counts_at(plan, False)
     fits = resource_fits(plan)
     reported: set[Key] = set(exceeding(plan))  # task-exceeds-instance's
+    yield from _daemons(plan, reported)
     for key, item in facts.sized.items():
         if key in reported:
             continue
@@ -53,6 +54,41 @@ def check(plan: PortPlan) -> Iterator[Finding]:
         finding = _judge(plan, item, peaks.get(key), at_max.get(key), most)
         if finding is not None:
             yield finding
+
+
+def _daemons(plan: PortPlan, reported: set[Key]) -> Iterator[Finding]:
+    """DAEMON services whose tasks together need more of an instance than it offers: on every instance
+    of that capacity one of them stays PENDING (each one alone fits, or task-exceeds-instance says so)."""
+    facts = resource_facts(plan)
+    on: dict[Key, list[tuple[Key, Ask]]] = {}
+    for key, (_, ask, groups) in facts.daemons.items():
+        for asg in groups:
+            on.setdefault(asg, []).append((key, ask))
+    for asg, daemons in on.items():
+        offer = facts.offers.get(asg)
+        if len(daemons) < 2 or not isinstance(offer, Offer):
+            continue
+        for index, name in enumerate(RESOURCES):
+            need = sum(ask.amounts()[index] for _, ask in daemons)
+            have = offer.amounts()[index]
+            if need <= have:
+                continue
+            unit = ("CPU units", "MiB", "awsvpc ENIs")[index]
+            names = list_names(plan.services[key].origin.label for key, _ in daemons)
+            capacity = describe_capacity(plan, [asg])
+            for key, _ in daemons:
+                if key in reported:
+                    continue
+                reported.add(key)
+                yield RULE.finding(
+                    plan.services[key].origin,
+                    f"the DAEMON services {names} each place a task on every instance of capacity {capacity}, and "
+                    f"together they ask {need} {unit} of an instance of {offer.label}, which offers {have}: on every "
+                    f"instance one of them stays PENDING ({REASONS[name]})",
+                    f"shrink the daemons' {name}, run fewer of them on capacity {capacity}, or give it a larger "
+                    "instance type",
+                )
+            break
 
 
 def _judge(plan: PortPlan, item: Sized, count: int | None, fit: ResourceFit | None, most: int | None) -> Finding | None:
@@ -74,7 +110,7 @@ def _message(plan: PortPlan, item: Sized, count: int, fit: ResourceFit, scenario
     index = RESOURCES.index(fit.binding)
     unit = ("CPU units", "MiB", "awsvpc ENIs")[index]
     offers = "; ".join(
-        f"{plural(m.instances, 'instance')} of {m.offer.label}, {m.free[index]} {unit} each for tasks"
+        f"{plural(m.instances, 'instance')} of {m.offer.label}, {max(m.free[index], 0)} {unit} each for tasks"
         for m in item.members
     )
     text = (
