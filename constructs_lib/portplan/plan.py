@@ -33,13 +33,14 @@ from .reader import LoadedTemplate, iter_templates, load_templates
 from .rules.contention import Contention, Fit, contention_groups
 from .rules.facts import (  # the rules' own view of static ports and constraints
     PlacedService,
+    definition_of,
     distinct_services,
     peak_count,
     static_port_facts,
 )
-from .rules.resource_facts import PORTS, ask_for, resource_facts, resource_fits
+from .rules.resource_facts import PORTS, ask_for, offer_for, resource_facts, resource_fits
 from .rules.scaling_port_overcommit import overcommitted_at_maximum
-from .sizing import Offer, offer_of
+from .sizing import Offer
 
 Port = tuple[str, int]
 
@@ -227,17 +228,16 @@ def resource_fit_bounds(plan: PortPlan, at_maximum: bool = False) -> dict[Key, F
 
 def _static(plan: PortPlan, key: Key) -> bool:
     """Whether the service's task definition holds a static host port."""
-    service = plan.services[key]
-    definition = plan.task_definitions.get(service.task_definition) if isinstance(service.task_definition, tuple) else None
+    definition = definition_of(plan, plan.services[key])
     return definition is not None and bool(definition.static_ports)
 
 
 def _port_bounded(plan: PortPlan, key: Key) -> bool:
-    """Whether static ports (or distinctInstance) bound the service, so an unknown port count leaves it open."""
-    service = plan.services[key]
-    definition = plan.task_definitions.get(service.task_definition) if isinstance(service.task_definition, tuple) else None
-    return service.distinct_instance or (definition is not None and bool(definition.static_ports)) or (
-        definition is not None and bool(definition.doubts)
+    """Whether static ports (or distinctInstance, or ports left open) bound the service, so an unknown
+    port count leaves it open."""
+    definition = definition_of(plan, plan.services[key])
+    return plan.services[key].distinct_instance or (
+        definition is not None and bool(definition.static_ports or definition.doubts)
     )
 
 
@@ -305,7 +305,7 @@ def build_plan(plan: PortPlan, stacks: Mapping[str, str] | None = None) -> dict[
                 "id": cluster[1] if cluster is not None else None,
                 "stack": _stack(template, stacks),
                 "capacity": _capacity(plan, cluster, groups),
-                "offers": _offers(groups),
+                "offers": _offers(plan, groups),
                 "dynamic_range": _dynamic_range(groups),
                 "services": [
                     _service(
@@ -525,11 +525,12 @@ def _ask(plan: PortPlan, service: Service, definition: Any) -> dict[str, int] | 
     return {"cpu": ask.cpu, "memory_mib": ask.memory, "enis": ask.enis}
 
 
-def _offers(groups: list[AutoScalingGroup]) -> list[dict[str, Any]]:
-    """What an instance of each group offers ECS, one entry per distinct offer."""
+def _offers(plan: PortPlan, groups: list[AutoScalingGroup]) -> list[dict[str, Any]]:
+    """What an instance of each group offers ECS (as the rules work it out), one entry per distinct offer."""
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    facts = resource_facts(plan)
     for group in groups:
-        offer = offer_of(group)
+        offer = offer_for(facts, group)
         if isinstance(offer, Offer):
             entry = {
                 "instance_type": offer.label,

@@ -34,6 +34,12 @@ REGISTERED_MEMORY = (7985, 8192)
 RESOURCES = ("CPU", "memory", "ENIs")
 """The instance resources a task reserves, as messages and the plan name them."""
 
+UNITS = {"CPU": "CPU units", "memory": "MiB", "ENIs": "awsvpc ENIs"}
+"""How messages count each resource."""
+
+PENDING_REASONS = {"CPU": "RESOURCE:CPU", "memory": "RESOURCE:MEMORY", "ENIs": "RESOURCE:ENI"}
+"""The reason ECS gives for a task left PENDING for lack of each resource."""
+
 
 @dataclass(frozen=True, slots=True)
 class Ask:
@@ -66,7 +72,7 @@ class Offer:
         return self.types[0] if len(self.types) == 1 else "the smallest of " + ", ".join(self.types)
 
 
-def _units(value: int | Unknown | None) -> int | Unknown:
+def _or_zero(value: int | Unknown | None) -> int | Unknown:
     return 0 if value is None else value
 
 
@@ -77,11 +83,11 @@ def task_ask(definition: TaskDefinition) -> Ask | Unknown | None:
         return Unknown(definition.sizes_doubt)
     if size_problems(definition):
         return None
-    cpu: int | Unknown = _units(definition.cpu)
+    cpu: int | Unknown = _or_zero(definition.cpu)
     if definition.cpu is None:
         cpu = 0
         for container in definition.containers:
-            value = _units(container.cpu)
+            value = _or_zero(container.cpu)
             if isinstance(value, Unknown):
                 return Unknown(f"the Cpu of container {container.name} is unknown ({value.reason})")
             cpu += max(value, 0)

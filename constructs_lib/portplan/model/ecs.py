@@ -121,16 +121,16 @@ class EcsBuilder(FamilyBuilder):
             sizes_doubt: str | None = None
             containers = resolver.list_of(props.get("ContainerDefinitions"))
             if isinstance(containers, Unknown):
-                doubts.append(f"its container definitions are unknown ({containers.reason})")
                 sizes_doubt = f"its container definitions are unknown ({containers.reason})"
+                doubts.append(sizes_doubt)
                 containers = None
             for index, container in enumerate(containers or ()):
                 if type(container) is not dict or is_intrinsic(container):
                     container = resolver.mapping(container)
                     if type(container) is not dict:
                         why = f" ({container.reason})" if isinstance(container, Unknown) else ""
-                        doubts.append(f"container definition {index + 1} cannot be read{why}")
                         sizes_doubt = f"container definition {index + 1} cannot be read{why}"
+                        doubts.append(sizes_doubt)
                         continue
                 name = resolver.str_of(container.get("Name"))
                 if type(name) is not str:

@@ -191,8 +191,8 @@ def _build(plan: PortPlan) -> ResourceFacts:
     made: dict[Key, Member] = {}  # one per group, shared by every service landing on it
     shared: dict[tuple[Key, ...], tuple[tuple[Member, ...], frozenset[Key]]] = {}
     for service, definition, ask, groups in pending:
-        found = shared.get(groups)
-        if found is None:
+        landing = shared.get(groups)
+        if landing is None:
             for asg in groups:
                 if asg not in made:
                     offer = facts.offers[asg]
@@ -200,8 +200,8 @@ def _build(plan: PortPlan) -> ResourceFacts:
                     taken = load.get(asg, (0, 0, 0))
                     free = (offer.cpu - taken[0], offer.memory - taken[1], offer.enis - taken[2])
                     made[asg] = Member(asg, max(most.get(asg, 0), 0), offer, free, frozenset(held.get(asg, ())))
-            found = shared[groups] = (tuple(made[asg] for asg in groups), frozenset(groups))
-        facts.sized[service.origin.key] = Sized(service, definition, ask, _ports(service, definition), *found)
+            landing = shared[groups] = (tuple(made[asg] for asg in groups), frozenset(groups))
+        facts.sized[service.origin.key] = Sized(service, definition, ask, _ports(service, definition), *landing)
     return facts
 
 

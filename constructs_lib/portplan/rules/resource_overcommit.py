@@ -8,7 +8,7 @@ from weakref import WeakKeyDictionary
 from ..findings import ERROR, Finding
 from ..intrinsics import Key
 from ..model import PortPlan
-from ..sizing import RESOURCES, Ask, Offer, describe_ask
+from ..sizing import PENDING_REASONS, RESOURCES, UNITS, Ask, Offer, describe_ask
 from .facts import scaling_maximum
 from .resource_facts import PORTS, ResourceFit, Sized, counts_at, resource_facts, resource_fits
 from .rule import Rule
@@ -26,7 +26,6 @@ RULE = Rule(
     fix="Lower the counts or the tasks' sizes, or give the capacity more or larger instances.",
 )
 
-REASONS = {"CPU": "RESOURCE:CPU", "memory": "RESOURCE:MEMORY", "ENIs": "RESOURCE:ENI"}
 
 
 def check(plan: PortPlan) -> Iterator[Finding]:
@@ -73,7 +72,7 @@ def _daemons(plan: PortPlan, reported: set[Key]) -> Iterator[Finding]:
             have = offer.amounts()[index]
             if need <= have:
                 continue
-            unit = ("CPU units", "MiB", "awsvpc ENIs")[index]
+            unit = UNITS[name]
             names = list_names(plan.services[key].origin.label for key, _ in daemons)
             capacity = describe_capacity(plan, [asg])
             for key, _ in daemons:
@@ -84,7 +83,7 @@ def _daemons(plan: PortPlan, reported: set[Key]) -> Iterator[Finding]:
                     plan.services[key].origin,
                     f"the DAEMON services {names} each place a task on every instance of capacity {capacity}, and "
                     f"together they ask {need} {unit} of an instance of {offer.label}, which offers {have}: on every "
-                    f"instance one of them stays PENDING ({REASONS[name]})",
+                    f"instance one of them stays PENDING ({PENDING_REASONS[name]})",
                     f"shrink the daemons' {name}, run fewer of them on capacity {capacity}, or give it a larger "
                     "instance type",
                 )
@@ -108,7 +107,7 @@ def _judge(plan: PortPlan, item: Sized, count: int | None, fit: ResourceFit | No
 def _message(plan: PortPlan, item: Sized, count: int, fit: ResourceFit, scenario: str) -> str:
     capacity = describe_capacity(plan, item.groups)
     index = RESOURCES.index(fit.binding)
-    unit = ("CPU units", "MiB", "awsvpc ENIs")[index]
+    unit = UNITS[fit.binding]
     offers = "; ".join(
         f"{plural(m.instances, 'instance')} of {m.offer.label}, {max(m.free[index], 0)} {unit} each for tasks"
         for m in item.members
@@ -120,7 +119,7 @@ def _message(plan: PortPlan, item: Sized, count: int, fit: ResourceFit, scenario
     if fit.shared and fit.high < fit.alone:
         sharing = _sharing(plan, item)
         text += f", beside the tasks of {sharing} on the same instances"
-    return text + f"; the rest stay PENDING ({REASONS.get(fit.binding, 'RESOURCE:' + fit.binding.upper())})"
+    return text + f"; the rest stay PENDING ({PENDING_REASONS[fit.binding]})"
 
 
 def _sharing(plan: PortPlan, item: Sized) -> str:

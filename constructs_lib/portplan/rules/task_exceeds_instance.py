@@ -8,7 +8,7 @@ from weakref import WeakKeyDictionary
 from ..findings import ERROR, Finding
 from ..intrinsics import Key, Unknown
 from ..model import PortPlan
-from ..sizing import RESOURCES, describe_ask
+from ..sizing import PENDING_REASONS, RESOURCES, UNITS, describe_ask
 from .facts import definition_of
 from .resource_facts import ask_for, offer_for, resource_facts
 from .rule import Rule
@@ -24,9 +24,6 @@ RULE = Rule(
     fix="Size the task below what the instances register (memory is less than the instance type's), or give the "
     "capacity a larger instance type.",
 )
-
-_REASON = {"CPU": "RESOURCE:CPU", "memory": "RESOURCE:MEMORY", "ENIs": "RESOURCE:ENI"}
-
 
 def check(plan: PortPlan) -> Iterator[Finding]:
     """Services on EC2 whose task fits on none of the instance types their capacity may get."""
@@ -71,8 +68,8 @@ def _judge(plan: PortPlan) -> Iterator[tuple[Key, Finding]]:
         if not short:
             continue
         what = "; ".join(
-            f"its {name} ({asked} {_unit(name)}) is more than any instance type it can land on ({types}) offers "
-            f"ECS (at most {offered} {_unit(name)})"
+            f"its {name} ({asked} {UNITS[name]}) is more than any instance type it can land on ({types}) offers "
+            f"ECS (at most {offered} {UNITS[name]})"
             for name, asked, offered in short
         )
         trunking = " (without awsvpc trunking, which the templates cannot show)" if short[0][0] == "ENIs" else ""
@@ -80,10 +77,7 @@ def _judge(plan: PortPlan) -> Iterator[tuple[Key, Finding]]:
             service.origin,
             f"each task asks {describe_ask(ask)}: {what}{trunking}; no instance of capacity "
             f"{describe_capacity(plan, (m.asg for m in pool.members))} can ever place it, so its tasks stay PENDING "
-            f"({_REASON[short[0][0]]})",
+            f"({PENDING_REASONS[short[0][0]]})",
             "lower the task's size below what the instances register, or launch a larger instance type",
         )
 
-
-def _unit(resource: str) -> str:
-    return {"CPU": "CPU units", "memory": "MiB", "ENIs": "ENIs"}[resource]
